@@ -1,0 +1,26 @@
+{#- Incremental models process only runs landed after the last run they already hold. run_ids
+    sort by landing time and the loader assigns them in commit order under a lock, so
+    "greater than the last one" is exactly "not yet processed". The bound is a literal so that the
+    raw-layer scan of older runs is pruned at planning time. -#}
+{% macro last_processed_run_id(relation) %}
+    {%- if not execute -%}{{ return(none) }}{%- endif -%}
+    {%- set last = run_query('select max(run_id) from ' ~ relation).columns[0].values()[0] -%}
+    {%- if last is not none and not modules.re.match('^[0-9]{8}T[0-9]{12}Z_[0-9a-f]{8}$', last) -%}
+        {{ exceptions.raise_compiler_error('unexpected run_id in ' ~ relation ~ ': ' ~ last) }}
+    {%- endif -%}
+    {{ return(last) }}
+{% endmacro %}
+
+{% macro new_runs_only(column='run_id') -%}
+    {%- set last = last_processed_run_id(this) if is_incremental() else none -%}
+    {%- if last is not none -%}
+        {{ column }} > '{{ last }}'
+    {%- else -%}
+        1 = 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The build's start time as a timestamp literal (audit columns such as quarantined_at). -#}
+{% macro build_started_at() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
+{%- endmacro %}

@@ -1,0 +1,23 @@
+{#- The transactions file contract as dbt sees it: header name -> model column, in file order.
+    The loader and the docs describe the same five columns (see docs/dbt/contract.md). -#}
+{% macro transaction_file_columns() %}
+    {{ return([
+        {'header': 'TransactionID', 'column': 'transaction_id'},
+        {'header': 'CustomerID', 'column': 'customer_id'},
+        {'header': 'TransactionAmount', 'column': 'transaction_amount'},
+        {'header': 'Currency', 'column': 'currency'},
+        {'header': 'TransactionTimestamp', 'column': 'transaction_timestamp'},
+    ]) }}
+{% endmacro %}
+
+{#- Regular expressions of the accepted text forms (one place; used by staging and the docs). -#}
+{% macro amount_pattern() -%}
+    {#- optional sign, at most 16 significant integer digits, at most 2 decimals (extra trailing
+        zeros are exact and accepted: 1.2300 = 1.23); no thousands separators, no exponent -#}
+    ^[+-]?0*[0-9]{1,16}(\.[0-9]{1,2}0*)?$
+{%- endmacro %}
+
+{% macro timestamp_pattern() -%}
+    {#- groups: 1 date, 2 time, 3 fraction (with dot), 4 zone (Z, +HH:MM, +HHMM, +HH) -#}
+    ^([0-9]{4}-[0-9]{2}-[0-9]{2})[T ]([0-9]{2}:[0-9]{2}:[0-9]{2})(\.[0-9]{1,9})?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$
+{%- endmacro %}

@@ -1,0 +1,162 @@
+{#- Creates the raw layer's relations over the landed files, before every dbt command that runs
+    models (on-run-start). They are what the `landing` source points at:
+      landing.transaction_lines     one row per physical line of every landed file
+      landing.transaction_manifests one row per landed run (the loader's _manifest.json)
+    Nothing is copied: the files are read in place each time a model selects from them. -#}
+{% macro create_raw_relations() %}
+    {{ return(adapter.dispatch('create_raw_relations', 'transaction_lakehouse')()) }}
+{% endmacro %}
+
+{% macro raw_transactions_root() -%}
+    {{ return(var('lake_root').rstrip('/') ~ '/raw/transactions') }}
+{%- endmacro %}
+
+{% macro duckdb__create_raw_relations() %}
+    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {%- set root = raw_transactions_root() -%}
+    {%- if "'" in root -%}
+        {{ exceptions.raise_compiler_error("lake_root must not contain a quote: " ~ root) }}
+    {%- endif -%}
+    {%- set schema = source('landing', 'transaction_lines').schema -%}
+    {%- set manifest_glob = root ~ '/ingest_date=*/run_id=*/_manifest.json' -%}
+    {%- set found = run_query("select count(*) from glob('" ~ manifest_glob ~ "')").columns[0].values()[0] -%}
+    {%- set runs = [] -%}
+    {%- if found > 0 -%}
+        {%- set runs = run_query(
+            "select run_id, cast(ingest_date as varchar) as ingest_date, file_name, utf8_valid"
+            ~ " from (" ~ duckdb__raw_manifest_select(manifest_glob) ~ ") order by run_id"
+        ).rows -%}
+    {%- endif -%}
+    create schema if not exists {{ schema }};
+    create or replace view {{ schema }}.transaction_manifests as
+    {% if runs | length > 0 -%}
+        {{ duckdb__raw_manifest_select(manifest_glob) }}
+    {%- else -%}
+        {{ duckdb__raw_manifest_select(none) }}
+    {%- endif %};
+    create or replace view {{ schema }}.transaction_lines as
+    {% for run in runs -%}
+        {%- do validate_landed_run(run) -%}
+        {%- set path = root ~ '/ingest_date=' ~ run[1] ~ '/run_id=' ~ run[0] ~ '/' ~ run[2] -%}
+        {{ duckdb__raw_lines_select(run, path) }}
+        {%- if not loop.last %}
+    union all
+        {% endif -%}
+    {%- else -%}
+        select
+            cast(null as varchar) as run_id,
+            cast(null as date) as ingest_date,
+            cast(null as varchar) as source_file,
+            cast(null as bigint) as line_number,
+            cast(null as varchar) as line_text,
+            cast(null as boolean) as is_readable
+        where false
+    {%- endfor %};
+{% endmacro %}
+
+{% macro duckdb__raw_manifest_select(manifest_glob) -%}
+    {%- set columns = {
+        'run_id': 'varchar', 'ingest_date': 'date', 'landed_at': 'timestamp',
+        'source_path': 'varchar', 'file_name': 'varchar', 'bytes': 'bigint', 'sha256': 'varchar',
+        'line_count': 'bigint', 'header': 'varchar', 'utf8_valid': 'boolean',
+        'contract_version': 'varchar',
+    } -%}
+    {%- if manifest_glob is none -%}
+        select
+        {%- for name, type in columns.items() %}
+            cast(null as {{ type }}) as {{ name }}{{ ',' if not loop.last }}
+        {%- endfor %}
+        where false
+    {%- else -%}
+        select
+        {%- for name in columns %}
+            {{ name }}{{ ',' if not loop.last }}
+        {%- endfor %}
+        from read_json(
+            '{{ manifest_glob }}',
+            format = 'unstructured',
+            columns = { {%- for name, type in columns.items() -%}
+                '{{ name }}': '{{ type }}'{{ ', ' if not loop.last }}
+            {%- endfor -%} }
+        )
+    {%- endif -%}
+{%- endmacro %}
+
+{#- One landed file as lines. Valid UTF-8 files go through the CSV reader in line mode: no quote,
+    no escape, U+0001 as delimiter, so each physical line is one value (WITH ORDINALITY numbers
+    them). A line that does contain U+0001 spills into `overflow` and is marked unreadable, never
+    cut silently. Files the loader found not to be valid UTF-8 cannot go through the reader (it
+    aborts), so they are split from their bytes: slower, but no line is lost and bad lines keep a
+    readable, escaped text. -#}
+{% macro duckdb__raw_lines_select(run, path) -%}
+    {%- set run_id, ingest_date, file_name, utf8_valid = run[0], run[1], run[2], run[3] -%}
+    {%- if utf8_valid -%}
+        select
+            '{{ run_id }}' as run_id,
+            date '{{ ingest_date }}' as ingest_date,
+            '{{ file_name }}' as source_file,
+            cast(lines.ordinality as bigint) as line_number,
+            case
+                when lines.overflow is null then lines.line
+                else lines.line || chr(1) || lines.overflow
+            end as line_text,
+            lines.overflow is null as is_readable
+        from read_csv(
+            '{{ path }}',
+            columns = {'line': 'varchar', 'overflow': 'varchar'},
+            header = false,
+            auto_detect = false,
+            delim = chr(1),
+            quote = '',
+            escape = '',
+            null_padding = true,
+            strict_mode = false
+        ) with ordinality as lines
+    {%- else -%}
+        select
+            '{{ run_id }}' as run_id,
+            date '{{ ingest_date }}' as ingest_date,
+            '{{ file_name }}' as source_file,
+            cast(line_number as bigint) as line_number,
+            coalesce(try(decode(cast(escaped as blob))), escaped) as line_text,
+            try(decode(cast(escaped as blob))) is not null as is_readable
+        from (
+            select
+                unnest(pieces) as piece,
+                generate_subscripts(pieces, 1) as line_number,
+                len(pieces) as piece_count
+            from (
+                select string_split(cast(content as varchar), '\x0A') as pieces
+                from read_blob('{{ path }}')
+            )
+        ),
+        lateral (
+            select regexp_replace(
+                case when line_number = 1 then regexp_replace(piece, '^\\xEF\\xBB\\xBF', '') else piece end,
+                '\\x0D$', ''
+            ) as escaped
+        )
+        where not (line_number = piece_count and piece = '')
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__create_raw_relations() %}
+    {#- Athena: the raw external tables are created by the production issue's macro. -#}
+    {{ return('') }}
+{% endmacro %}
+
+{#- Manifest values become SQL literals and paths: refuse anything the loader would not write. -#}
+{% macro validate_landed_run(run) %}
+    {%- set checks = [
+        (run[0], '^[0-9]{8}T[0-9]{12}Z_[0-9a-f]{8}$', 'run_id'),
+        (run[1], '^[0-9]{4}-[0-9]{2}-[0-9]{2}$', 'ingest_date'),
+        (run[2], '^[A-Za-z0-9_-][A-Za-z0-9._-]*[.]csv$', 'file_name'),
+    ] -%}
+    {%- for value, pattern, name in checks -%}
+        {%- if value is none or not modules.re.match(pattern, value) -%}
+            {{ exceptions.raise_compiler_error(
+                'landing manifest of run ' ~ run[0] ~ ' has an invalid ' ~ name ~ ': ' ~ value
+            ) }}
+        {%- endif -%}
+    {%- endfor -%}
+{% endmacro %}

@@ -1,0 +1,44 @@
+{#- Processed transactions: one row per accepted TransactionID (its first-landed valid version).
+    Incremental merge on the business key; each build adds only the runs classified since. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='merge',
+    unique_key='transaction_id',
+    on_schema_change='append_new_columns',
+) }}
+
+with
+
+accepted as (
+    select
+        transaction_id,
+        account_id,
+        amount,
+        currency,
+        transaction_ts,
+        run_id,
+        source_file,
+        line_number,
+        landed_at
+    from {{ ref('int_transactions__classified') }}
+    where record_status = 'accepted' and {{ new_runs_only() }}
+),
+
+final as (
+    select
+        cast(transaction_id as varchar) as transaction_id,
+        cast(account_id as varchar) as account_id,
+        cast(amount as decimal(18, 2)) as amount,
+        cast(currency as varchar) as currency,
+        cast(transaction_ts as timestamp) as transaction_ts,
+        cast(transaction_ts as date) as transaction_date,
+        cast(extract(year from transaction_ts) as integer) as year,
+        cast(extract(month from transaction_ts) as integer) as month,
+        cast(run_id as varchar) as run_id,
+        cast(source_file as varchar) as source_file,
+        cast(line_number as bigint) as line_number,
+        cast(landed_at as timestamp) as ingested_at
+    from accepted
+)
+
+select * from final

@@ -1,0 +1,45 @@
+{#- Every rejected record with its values as received and every code it failed. Append-only:
+    a record is quarantined once, in the build that first sees its run. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+) }}
+
+with
+
+rejected as (
+    select
+        run_id,
+        ingest_date,
+        source_file,
+        line_number,
+        record_text,
+        transaction_id_raw,
+        customer_id_raw,
+        transaction_amount_raw,
+        currency_raw,
+        transaction_timestamp_raw,
+        validation_error
+    from {{ ref('int_transactions__classified') }}
+    where record_status = 'quarantined' and {{ new_runs_only() }}
+),
+
+final as (
+    select
+        cast(run_id as varchar) as run_id,
+        cast(ingest_date as date) as ingest_date,
+        cast(source_file as varchar) as source_file,
+        cast(line_number as bigint) as line_number,
+        cast(record_text as varchar) as record_text,
+        cast(transaction_id_raw as varchar) as transaction_id,
+        cast(customer_id_raw as varchar) as customer_id,
+        cast(transaction_amount_raw as varchar) as transaction_amount,
+        cast(currency_raw as varchar) as currency,
+        cast(transaction_timestamp_raw as varchar) as transaction_timestamp,
+        cast(validation_error as varchar) as validation_error,
+        {{ build_started_at() }} as quarantined_at
+    from rejected
+)
+
+select * from final

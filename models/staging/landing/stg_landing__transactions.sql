@@ -1,0 +1,313 @@
+{#-
+    Every record of every landed file, split, trimmed, typed and checked against the row-level
+    rules of the spec. One row per record (a CSV row after quoting; blank lines are not records).
+    Duplicate rules need history and are applied in int_transactions__classified.
+-#}
+{%- set file_columns = transaction_file_columns() -%}
+
+with
+
+lines as (
+    select
+        run_id,
+        ingest_date,
+        source_file,
+        line_number,
+        line_text,
+        is_readable
+    from {{ source('landing', 'transaction_lines') }}
+),
+
+manifests as (
+    select
+        run_id,
+        landed_at
+    from {{ source('landing', 'transaction_manifests') }}
+),
+
+currencies as (
+    select currency_code
+    from {{ ref('iso_4217_currencies') }}
+),
+
+-- the first line of each file is its header; columns are matched by name, in any order
+header_fields as (
+    select
+        run_id,
+        is_readable and {{ csv_record_is_well_formed('line_text') }} as is_parseable,
+        {{ trim_blanks_each(split_csv_fields('line_text')) }} as field_names
+    from lines
+    where line_number = 1
+),
+
+headers as (
+    select
+        run_id,
+        coalesce(
+            is_parseable
+            and {{ array_size('field_names') }} = {{ file_columns | length }}
+            {%- for column in file_columns %}
+            and {{ array_index_of('field_names', "'" ~ column.header ~ "'") }} is not null
+            {%- endfor %},
+            false
+        ) as matches_contract,
+        {%- for column in file_columns %}
+        {{ array_index_of('field_names', "'" ~ column.header ~ "'") }} as {{ column.column }}_position
+        {{- ',' if not loop.last }}
+        {%- endfor %}
+    from header_fields
+),
+
+-- a quoted field may span lines: a line with an odd number of quotes opens or closes a span
+data_lines as (
+    select
+        run_id,
+        ingest_date,
+        source_file,
+        line_number,
+        coalesce(line_text, '') as line_text,
+        is_readable,
+        coalesce(
+            (length(line_text) - length(replace(line_text, '"', ''))) % 2 = 1, false
+        ) as has_odd_quotes
+    from lines
+    where line_number > 1
+),
+
+quote_counts as (
+    select
+        *,
+        sum(case when has_odd_quotes then 1 else 0 end) over (
+            partition by run_id
+            order by line_number
+            rows between unbounded preceding and current row
+        ) as odd_lines_so_far,
+        sum(case when has_odd_quotes then 1 else 0 end) over (
+            partition by run_id
+        ) as odd_lines_in_file
+    from data_lines
+),
+
+-- span_key: the running count at the line that opened the span; NULL outside spans. A span still
+-- open at the end of the file is an unterminated quote: its lines stand alone (the opening line
+-- then fails to parse) so that the rest of the file is not swallowed.
+spans as (
+    select
+        *,
+        case
+            when odd_lines_so_far % 2 = 1 then odd_lines_so_far
+            when has_odd_quotes then odd_lines_so_far - 1
+        end as opening_count
+    from quote_counts
+),
+
+line_spans as (
+    select
+        *,
+        case
+            when not (odd_lines_in_file % 2 = 1 and opening_count = odd_lines_in_file)
+                then opening_count
+        end as span_key
+    from spans
+),
+
+single_line_records as (
+    select
+        run_id,
+        ingest_date,
+        source_file,
+        line_number,
+        line_text as record_text,
+        is_readable
+    from line_spans
+    where span_key is null and line_text <> ''
+),
+
+multi_line_records as (
+    select
+        run_id,
+        ingest_date,
+        source_file,
+        min(line_number) as line_number,
+        {{ dbt.listagg('line_text', 'chr(10)', 'order by line_number') }} as record_text,
+        bool_and(is_readable) as is_readable
+    from line_spans
+    where span_key is not null
+    group by run_id, ingest_date, source_file, span_key
+),
+
+records as (
+    select * from single_line_records
+    union all
+    select * from multi_line_records
+),
+
+split_records as (
+    select
+        records.run_id,
+        records.ingest_date,
+        records.source_file,
+        records.line_number,
+        records.record_text,
+        manifests.landed_at,
+        headers.matches_contract,
+        {%- for column in file_columns %}
+        headers.{{ column.column }}_position,
+        {%- endfor %}
+        records.is_readable
+        and {{ csv_record_is_well_formed('records.record_text') }} as is_well_formed
+    from records
+    left join headers on records.run_id = headers.run_id
+    left join manifests on records.run_id = manifests.run_id
+),
+
+fields as (
+    select
+        *,
+        case
+            when is_well_formed and matches_contract
+                then {{ split_csv_fields('record_text') }}
+        end as field_values
+    from split_records
+),
+
+-- raw values as received (quotes removed), NULL when the record could not be split
+received as (
+    select
+        run_id,
+        ingest_date,
+        source_file,
+        line_number,
+        record_text,
+        landed_at,
+        coalesce(
+            matches_contract
+            and is_well_formed
+            and {{ array_size('field_values') }} = {{ file_columns | length }},
+            false
+        ) as is_parseable,
+        {%- for column in file_columns %}
+        case
+            when {{ array_size('field_values') }} = {{ file_columns | length }}
+                then {{ array_element('field_values', column.column ~ '_position') }}
+        end as {{ column.column }}_raw
+        {{- ',' if not loop.last }}
+        {%- endfor %}
+    from fields
+),
+
+trimmed as (
+    select
+        *,
+        {%- for column in file_columns %}
+        nullif({{ trim_blanks(column.column ~ '_raw') }}, '') as {{ column.column }}_text
+        {{- ',' if not loop.last }}
+        {%- endfor %}
+    from received
+),
+
+typed as (
+    select
+        trimmed.*,
+        upper(trimmed.currency_text) as currency_code,
+        {{ regex_matches('trimmed.transaction_amount_text', amount_pattern()) }} as is_plain_amount,
+        {{ regex_group('trimmed.transaction_timestamp_text', timestamp_pattern(), 1) }} as ts_date,
+        {{ regex_group('trimmed.transaction_timestamp_text', timestamp_pattern(), 2) }} as ts_time,
+        {{ regex_group('trimmed.transaction_timestamp_text', timestamp_pattern(), 3) }} as ts_fraction,
+        replace({{ regex_group('trimmed.transaction_timestamp_text', timestamp_pattern(), 4) }}, ':', '')
+            as ts_zone
+    from trimmed
+),
+
+offsets as (
+    select
+        *,
+        case
+            when ts_zone like '+%' or ts_zone like '-%' then cast(substr(ts_zone, 2, 2) as integer)
+        end as zone_hours,
+        case
+            when length(ts_zone) = 5 then cast(substr(ts_zone, 4, 2) as integer)
+        end as zone_minutes
+    from typed
+),
+
+zoned as (
+    select
+        *,
+        (case when ts_zone like '-%' then -1 else 1 end)
+        * (coalesce(zone_hours, 0) * 60 + coalesce(zone_minutes, 0)) as utc_offset_minutes,
+        coalesce(zone_hours > 18 or zone_minutes > 59, false) as has_invalid_offset,
+        {{ try_cast_timestamp(
+            "ts_date || ' ' || ts_time || coalesce(substr(ts_fraction || '000000', 1, 7), '')"
+        ) }} as local_ts
+    from offsets
+),
+
+converted as (
+    select
+        *,
+        case when is_plain_amount then cast(transaction_amount_text as decimal(18, 2)) end as amount,
+        case
+            when not has_invalid_offset
+                then {{ dbt.dateadd('minute', '-utc_offset_minutes', 'local_ts') }}
+        end as transaction_ts
+    from zoned
+),
+
+checked as (
+    select
+        converted.*,
+        not converted.is_parseable as has_schema_error,
+        converted.is_parseable and (
+            {%- for column in file_columns %}
+            converted.{{ column.column }}_text is null{{ ' or' if not loop.last }}
+            {%- endfor %}
+        ) as has_null_value_error,
+        converted.is_parseable
+        and converted.transaction_amount_text is not null
+        and not converted.is_plain_amount as has_type_error,
+        converted.is_parseable
+        and converted.currency_code is not null
+        and currencies.currency_code is null as has_currency_error,
+        converted.is_parseable
+        and converted.transaction_timestamp_text is not null
+        and (
+            converted.transaction_ts is null
+            or converted.transaction_ts > converted.landed_at
+        ) as has_timestamp_error
+    from converted
+    left join currencies on converted.currency_code = currencies.currency_code
+),
+
+final as (
+    select
+        run_id,
+        ingest_date,
+        source_file,
+        line_number,
+        landed_at,
+        record_text,
+        {%- for column in file_columns %}
+        {{ column.column }}_raw,
+        {%- endfor %}
+        transaction_id_text as transaction_id,
+        customer_id_text as account_id,
+        amount,
+        currency_code as currency,
+        transaction_ts,
+        has_schema_error,
+        has_null_value_error,
+        has_type_error,
+        has_currency_error,
+        has_timestamp_error,
+        {{ validation_error({
+            'SCHEMA_ERROR': 'has_schema_error',
+            'NULL_VALUE_ERROR': 'has_null_value_error',
+            'TYPE_ERROR': 'has_type_error',
+            'CURRENCY_ERROR': 'has_currency_error',
+            'TIMESTAMP_ERROR': 'has_timestamp_error',
+        }) }} as validation_error
+    from checked
+)
+
+select * from final
