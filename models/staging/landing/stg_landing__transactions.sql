@@ -43,6 +43,10 @@ header_fields as (
 headers as (
     select
         run_id,
+        {%- for column in file_columns %}
+        {{ array_index_of('field_names', "'" ~ column.header ~ "'") }}
+            as {{ column.column }}_position,
+        {%- endfor %}
         coalesce(
             is_parseable
             and {{ array_size('field_names') }} = {{ file_columns | length }}
@@ -50,11 +54,7 @@ headers as (
             and {{ array_index_of('field_names', "'" ~ column.header ~ "'") }} is not null
             {%- endfor %},
             false
-        ) as matches_contract,
-        {%- for column in file_columns %}
-        {{ array_index_of('field_names', "'" ~ column.header ~ "'") }} as {{ column.column }}_position
-        {{- ',' if not loop.last }}
-        {%- endfor %}
+        ) as matches_contract
     from header_fields
 ),
 
@@ -65,8 +65,8 @@ data_lines as (
         ingest_date,
         source_file,
         line_number,
-        coalesce(line_text, '') as line_text,
         is_readable,
+        coalesce(line_text, '') as line_text,
         coalesce(
             (length(line_text) - length(replace(line_text, '"', ''))) % 2 = 1, false
         ) as has_odd_quotes
@@ -180,42 +180,40 @@ received as (
         line_number,
         record_text,
         landed_at,
+        {%- for column in file_columns %}
+        case
+            when {{ array_size('field_values') }} = {{ file_columns | length }}
+                then {{ array_element('field_values', column.column ~ '_position') }}
+        end as {{ column.column }}_raw,
+        {%- endfor %}
         coalesce(
             matches_contract
             and is_well_formed
             and {{ array_size('field_values') }} = {{ file_columns | length }},
             false
-        ) as is_parseable,
-        {%- for column in file_columns %}
-        case
-            when {{ array_size('field_values') }} = {{ file_columns | length }}
-                then {{ array_element('field_values', column.column ~ '_position') }}
-        end as {{ column.column }}_raw
-        {{- ',' if not loop.last }}
-        {%- endfor %}
+        ) as is_parseable
     from fields
 ),
 
 trimmed as (
     select
-        *,
         {%- for column in file_columns %}
-        nullif({{ trim_blanks(column.column ~ '_raw') }}, '') as {{ column.column }}_text
-        {{- ',' if not loop.last }}
+        nullif({{ trim_blanks(column.column ~ '_raw') }}, '') as {{ column.column }}_text,
         {%- endfor %}
+        *
     from received
 ),
 
 typed as (
+    {%- set ts_text = 'trimmed.transaction_timestamp_text' %}
     select
         trimmed.*,
         upper(trimmed.currency_text) as currency_code,
         {{ regex_matches('trimmed.transaction_amount_text', amount_pattern()) }} as is_plain_amount,
-        {{ regex_group('trimmed.transaction_timestamp_text', timestamp_pattern(), 1) }} as ts_date,
-        {{ regex_group('trimmed.transaction_timestamp_text', timestamp_pattern(), 2) }} as ts_time,
-        {{ regex_group('trimmed.transaction_timestamp_text', timestamp_pattern(), 3) }} as ts_fraction,
-        replace({{ regex_group('trimmed.transaction_timestamp_text', timestamp_pattern(), 4) }}, ':', '')
-            as ts_zone
+        {{ regex_group(ts_text, timestamp_pattern(), 1) }} as ts_date,
+        {{ regex_group(ts_text, timestamp_pattern(), 2) }} as ts_time,
+        {{ regex_group(ts_text, timestamp_pattern(), 3) }} as ts_fraction,
+        replace({{ regex_group(ts_text, timestamp_pattern(), 4) }}, ':', '') as ts_zone
     from trimmed
 ),
 
@@ -246,7 +244,9 @@ zoned as (
 converted as (
     select
         *,
-        case when is_plain_amount then cast(transaction_amount_text as decimal(18, 2)) end as amount,
+        case
+            when is_plain_amount then cast(transaction_amount_text as decimal(18, 2))
+        end as amount,
         case
             when not has_invalid_offset
                 then {{ dbt.dateadd('minute', '-utc_offset_minutes', 'local_ts') }}
