@@ -33,3 +33,37 @@ lock:
 	$(BIN)/python -m pip install --quiet -r requirements.in
 	{ echo "# Lock file: every package pinned. Regenerate with 'make lock' after editing requirements.in."; \
 	  $(BIN)/python -m pip freeze --exclude-editable; } > requirements.txt
+
+# ---------------------------------------------------------------------------------------------
+# The main job on the embedded DuckDB default, with generated sample data.
+SAMPLE_DIR := $(LAKE_ROOT)/samples
+SAMPLE_ROWS ?= 20000
+
+demo: install
+	mkdir -p $(SAMPLE_DIR)
+	$(BIN)/python scripts/generate_transactions.py --rows $(SAMPLE_ROWS) --seed 42 \
+	  --start 2024-01-01 --months 3 --output $(SAMPLE_DIR)/transactions_2024q1.csv
+	$(BIN)/python scripts/generate_transactions.py --rows 2000 --seed 7 \
+	  --start 2024-01-01 --months 3 --output $(SAMPLE_DIR)/transactions_2024q1_late.csv
+	LAKE_ROOT=$(LAKE_ROOT) $(BIN)/python scripts/land_csv.py \
+	  $(SAMPLE_DIR)/transactions_2024q1.csv $(SAMPLE_DIR)/transactions_2024q1_late.csv
+	LAKE_ROOT=$(LAKE_ROOT) $(DBT) seed $(DBT_FLAGS) --quiet
+	LAKE_ROOT=$(LAKE_ROOT) $(DBT) build $(DBT_FLAGS)
+	LAKE_ROOT=$(LAKE_ROOT) $(DBT) docs generate $(DBT_FLAGS) --quiet
+	LAKE_ROOT=$(LAKE_ROOT) $(BIN)/python scripts/show_results.py
+
+# ---------------------------------------------------------------------------------------------
+# Every test: lint (Python and SQL), then pytest (loader, generator, dbt end to end on fixtures,
+# which runs every dbt unit test and data test through `dbt build`).
+test: install lint pytest
+
+lint: install
+	$(BIN)/ruff check scripts tests/python
+	$(BIN)/ruff format --check scripts tests/python
+	LAKE_ROOT=$$(mktemp -d) $(BIN)/sqlfluff lint models analyses tests/dbt
+
+pytest: install
+	$(BIN)/pytest
+
+clean:
+	rm -rf target logs $(LAKE_ROOT)

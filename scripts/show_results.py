@@ -1,0 +1,56 @@
+"""Prints what `make demo` built and how to query it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import duckdb
+
+QUERIES = {
+    "Landed runs": (
+        "select run_id, file_name, bytes, line_count from main_raw.transaction_manifests"
+        " order by run_id"
+    ),
+    "Records by outcome": (
+        "select record_status, count(*) as records"
+        " from main_intermediate.int_transactions__classified"
+        " group by all order by all"
+    ),
+    "Quarantine by reason": (
+        "select validation_error, count(*) as records from main_marts.quarantine_transactions"
+        " group by all order by records desc limit 10"
+    ),
+    "Month-end balances (first rows)": (
+        "select account_id, currency, month, balance, closing_balance, tx_count"
+        " from main_marts.fct_month_end_balances order by all limit 9"
+    ),
+}
+
+
+def main() -> int:
+    lake_root = Path(os.environ.get("LAKE_ROOT", "lake"))
+    warehouse = lake_root / "warehouse.duckdb"
+    if not warehouse.exists():
+        print(
+            f"show_results: error: {warehouse}: no warehouse; run dbt build first", file=sys.stderr
+        )
+        return 1
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for title, sql in QUERIES.items():
+            print(f"\n== {title}")
+            con.sql(sql).show(max_width=120)
+    print(
+        f"\nWarehouse: {warehouse}\nDocs site: target/index.html (serve with"
+        " `.venv/bin/dbt docs serve --profiles-dir profiles`)\n"
+        "Query it:  .venv/bin/dbt show --profiles-dir profiles --inline"
+        " \"select * from {{ ref('fct_month_end_balances') }}\"\n"
+        f"      or:  .venv/bin/python -c \"import duckdb; duckdb.connect('{warehouse}',"
+        " read_only=True).sql('select * from main_marts.fct_transactions limit 5').show()\""
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

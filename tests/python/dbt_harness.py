@@ -1,0 +1,80 @@
+"""Runs the real loader and the real dbt project against a throw-away lake, for end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+DBT = BIN / "dbt"
+LOADER = ROOT / "scripts" / "land_csv.py"
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+@dataclass
+class Lake:
+    """A lake root with its own DuckDB warehouse, dbt target and log directories."""
+
+    root: Path
+
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "LAKE_ROOT": str(self.root),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        }
+
+    def land(self, *files: Path) -> list[dict]:
+        result = subprocess.run(
+            [sys.executable, str(LOADER), "--lake-root", str(self.root), *map(str, files)],
+            capture_output=True,
+            text=True,
+            env=self.env(),
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr + result.stdout
+        return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+    def dbt(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        command = [
+            str(DBT),
+            *args,
+            "--profiles-dir",
+            str(ROOT / "profiles"),
+            "--project-dir",
+            str(ROOT),
+            "--target-path",
+            str(self.root / "target"),
+            "--log-path",
+            str(self.root / "logs"),
+        ]
+        result = subprocess.run(
+            command, capture_output=True, text=True, env=self.env(), cwd=ROOT, check=False
+        )
+        if check:
+            assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+        return result
+
+    def build(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return self.dbt("build", *args)
+
+    def query(self, sql: str) -> list[tuple]:
+        with duckdb.connect(str(self.root / "warehouse.duckdb"), read_only=True) as con:
+            return con.sql(sql).fetchall()
+
+    def table(self, name: str, exclude: tuple[str, ...] = ()) -> list[tuple]:
+        """All rows of a model, in a stable order, without the named (audit) columns."""
+        columns = [
+            row[0]
+            for row in self.query(f"select column_name from (describe {name})")
+            if row[0] not in exclude
+        ]
+        select = ", ".join(f'"{column}"' for column in columns)
+        return self.query(f"select {select} from {name} order by all")

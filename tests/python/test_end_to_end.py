@@ -1,0 +1,234 @@
+"""End to end: land fixture files with the real loader, run `dbt build`, check the tables."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+from dbt_harness import FIXTURES, Lake
+
+BATCHES = sorted((FIXTURES / "batches").glob("batch_*.csv"))
+AUDIT_COLUMNS = ("quarantined_at",)
+CORE_TABLES = (
+    "main_marts.fct_transactions",
+    "main_marts.quarantine_transactions",
+    "main_marts.fct_month_end_balances",
+    "main_intermediate.int_transactions__classified",
+)
+
+
+def run_ids(lake: Lake) -> dict[str, str]:
+    rows = lake.query("select file_name, run_id from main_raw.transaction_manifests")
+    return {file_name: run_id for file_name, run_id in rows}
+
+
+def test_case_example_month_end_balances(lake: Lake) -> None:
+    lake.land(FIXTURES / "case_q1_2024.csv")
+    lake.build("--vars", "{balance_start_month: '2024-01', balance_end_month: '2024-03'}")
+
+    balances = lake.query(
+        "select account_id, month, balance, closing_balance, tx_count"
+        " from main_marts.fct_month_end_balances order by all"
+    )
+    assert balances == [
+        ("ACC001", "2024-01", D("326.00"), D("326.00"), 2),
+        ("ACC001", "2024-02", None, D("326.00"), 0),
+        ("ACC001", "2024-03", None, D("326.00"), 0),
+        ("ACC002", "2024-01", None, None, 0),
+        ("ACC002", "2024-02", D("-25.50"), D("-25.50"), 1),
+        ("ACC002", "2024-03", D("-125.50"), D("-125.50"), 1),
+    ]
+
+    # The Task 3 analysis gives the case's output shape and numbers.
+    lake.dbt("compile", "--select", "task3_month_end_balances")
+    compiled = next((lake.root / "target").rglob("task3_month_end_balances.sql")).read_text()
+    assert lake.query(compiled) == [
+        ("ACC001", "2024-01", D("326.00")),
+        ("ACC001", "2024-02", D("326.00")),
+        ("ACC001", "2024-03", D("326.00")),
+        ("ACC002", "2024-01", None),
+        ("ACC002", "2024-02", D("-25.50")),
+        ("ACC002", "2024-03", D("-125.50")),
+    ]
+
+
+EXPECTED_TRANSACTIONS = [
+    ("T-1001", "ACC001", D("100.00"), "EUR", "2024-01-03 10:00:00", "batch_1.csv", 2),
+    ("T-1002", "ACC001", D("-30.00"), "EUR", "2024-01-15 08:00:00", "batch_1.csv", 3),
+    ("T-1003", "ACC002", D("250.00"), "USD", "2024-01-20 11:00:00", "batch_1.csv", 4),
+    ("T-1005", "ACC003", D("12.50"), "GBP", "2024-02-01 00:00:00", "batch_1.csv", 6),
+    ("T-2001", "ACC001", D("40.00"), "EUR", "2024-03-05 09:00:00", "batch_2.csv", 2),
+    ("T-2002", "ACC001", D("5.00"), "EUR", "2024-02-01 00:30:00", "batch_2.csv", 3),
+    ("T-2005", "ACC004", D("75.00"), "EUR", "2023-12-31 23:00:00", "batch_2.csv", 8),
+    ("T-3001", "ACC002", D("-50.00"), "USD", "2024-03-31 23:59:59", "batch_3.csv", 2),
+    ("T-3002", "ACC001", D("-15.00"), "EUR", "2024-02-10 04:30:00", "batch_3.csv", 3),
+]
+
+EXPECTED_QUARANTINE = [
+    ("batch_1.csv", 5, "T-1004", "NULL_VALUE_ERROR"),
+    ("batch_1.csv", 7, "T-1006", "TYPE_ERROR"),
+    ("batch_1.csv", 9, "T-1002", "DUPLICATE_CONFLICT"),
+    ("batch_2.csv", 4, "T-2003", "CURRENCY_ERROR"),
+    ("batch_2.csv", 6, "T-1005", "DUPLICATE_CONFLICT"),
+    ("batch_2.csv", 7, "T-2004", "TIMESTAMP_ERROR"),
+]
+
+EXPECTED_BALANCES = [
+    ("ACC001", "EUR", "2023-12", None, None, 0),
+    ("ACC001", "EUR", "2024-01", D("70.00"), D("70.00"), 2),
+    ("ACC001", "EUR", "2024-02", D("60.00"), D("60.00"), 2),
+    ("ACC001", "EUR", "2024-03", D("100.00"), D("100.00"), 1),
+    ("ACC002", "USD", "2023-12", None, None, 0),
+    ("ACC002", "USD", "2024-01", D("250.00"), D("250.00"), 1),
+    ("ACC002", "USD", "2024-02", None, D("250.00"), 0),
+    ("ACC002", "USD", "2024-03", D("200.00"), D("200.00"), 1),
+    ("ACC003", "GBP", "2023-12", None, None, 0),
+    ("ACC003", "GBP", "2024-01", None, None, 0),
+    ("ACC003", "GBP", "2024-02", D("12.50"), D("12.50"), 1),
+    ("ACC003", "GBP", "2024-03", None, D("12.50"), 0),
+    ("ACC004", "EUR", "2023-12", D("75.00"), D("75.00"), 1),
+    ("ACC004", "EUR", "2024-01", None, D("75.00"), 0),
+    ("ACC004", "EUR", "2024-02", None, D("75.00"), 0),
+    ("ACC004", "EUR", "2024-03", None, D("75.00"), 0),
+]
+
+
+def assert_fixture_outputs(lake: Lake) -> None:
+    runs = run_ids(lake)
+    transactions = lake.query(
+        "select transaction_id, account_id, amount, currency,"
+        " strftime(transaction_ts, '%Y-%m-%d %H:%M:%S'), source_file, line_number"
+        " from main_marts.fct_transactions order by transaction_id"
+    )
+    assert transactions == EXPECTED_TRANSACTIONS
+    assert lake.query(
+        "select count(*) from main_marts.fct_transactions t"
+        " join main_raw.transaction_manifests m using (run_id)"
+        " where t.source_file <> m.file_name or t.ingested_at <> m.landed_at"
+    ) == [(0,)]
+
+    quarantine = lake.query(
+        "select source_file, line_number, transaction_id, validation_error, run_id"
+        " from main_marts.quarantine_transactions order by source_file, line_number"
+    )
+    assert [row[:4] for row in quarantine] == EXPECTED_QUARANTINE
+    assert all(row[4] == runs[row[0]] for row in quarantine)
+
+    duplicates = lake.query(
+        "select source_file, line_number from main_intermediate.int_transactions__classified"
+        " where record_status = 'duplicate' order by all"
+    )
+    assert duplicates == [("batch_1.csv", 8), ("batch_2.csv", 5), ("batch_3.csv", 4)]
+
+    balances = lake.query(
+        "select account_id, currency, month, balance, closing_balance, tx_count"
+        " from main_marts.fct_month_end_balances order by all"
+    )
+    assert balances == EXPECTED_BALANCES
+
+
+def test_fixture_batches_row_by_row(lake: Lake) -> None:
+    lake.land(*BATCHES)
+    lake.build()
+    assert_fixture_outputs(lake)
+
+
+def test_batches_one_by_one_equal_one_full_refresh(tmp_path: Path) -> None:
+    incremental = Lake(tmp_path / "incremental")
+    for batch in BATCHES:
+        incremental.land(batch)
+        incremental.build()
+    assert_fixture_outputs(incremental)
+
+    full = Lake(tmp_path / "full")
+    full.land(*BATCHES)
+    full.build("--full-refresh")
+    for table in CORE_TABLES:
+        ignore = (*AUDIT_COLUMNS, "run_id", "ingest_date", "landed_at", "ingested_at")
+        assert incremental.table(table, ignore) == full.table(table, ignore), table
+
+
+def test_landing_the_same_file_twice_changes_nothing(lake: Lake) -> None:
+    lake.land(*BATCHES)
+    lake.build()
+    before = {table: lake.table(table, AUDIT_COLUMNS) for table in CORE_TABLES}
+
+    again = lake.land(*BATCHES)
+    assert [entry["status"] for entry in again] == ["skipped"] * len(BATCHES)
+    lake.build()
+    after = {table: lake.table(table, AUDIT_COLUMNS) for table in CORE_TABLES}
+    assert after == before
+
+
+def test_late_batch_corrects_old_months(lake: Lake) -> None:
+    lake.land(BATCHES[0])
+    lake.build()
+    january = "select closing_balance from main_marts.fct_month_end_balances"
+    january += " where account_id = 'ACC001' and month = '2024-01'"
+    assert lake.query(january) == [(D("70.00"),)]
+
+    lake.land(BATCHES[1], BATCHES[2])
+    lake.build()
+    assert_fixture_outputs(lake)
+
+
+def test_hostile_file_nothing_lost(lake: Lake, tmp_path: Path) -> None:
+    hostile = tmp_path / "hostile.csv"
+    hostile.write_bytes(
+        b"\xef\xbb\xbfTransactionID,CustomerID,TransactionAmount,Currency,TransactionTimestamp\r\n"
+        b'T-1,ACC1,"1,000.00",EUR,2024-03-10T10:00:00Z\r\n'
+        b'T-2,"ACC1",20.00,eur,2024-03-11T10:00:00Z\r\n'
+        b"T-3,ACC1,1.00,EUR\r\n"
+        b"\r\n"
+        b'"T-4","ACC""2",3.00,EUR,"2024-03-12T10:00:00Z"\r\n'
+        b"T-5,ACC1,2.00,EUR,2999-01-01T00:00:00Z\r\n"
+        b'T-6,"open quote,1.00,EUR,2024-03-12T10:00:00Z\r\n'
+        b"T-7,ACC1,7.00,EUR,2024-03-13T10:00:00Z"
+    )
+    invalid_utf8 = tmp_path / "invalid_utf8.csv"
+    invalid_utf8.write_bytes(
+        b"TransactionID,CustomerID,TransactionAmount,Currency,TransactionTimestamp\n"
+        b"U-1,ACC-\xe2\x82\xac,1.00,EUR,2024-03-10T10:00:00Z\n"
+        b"U-2,ACC\xff\xfe,2.00,EUR,2024-03-10T10:00:00Z\n"
+        b"U-3,ACC3,3.00,EUR,2024-03-10T10:00:00Z\n"
+    )
+    bad_header = tmp_path / "bad_header.csv"
+    bad_header.write_bytes(
+        b"TransactionID,CustomerID,Amount,Currency,TransactionTimestamp\n"
+        b"H-1,ACC1,1.00,EUR,2024-03-10T10:00:00Z\n"
+    )
+    lake.land(hostile, invalid_utf8, bad_header)
+    lake.build()
+
+    processed = lake.query(
+        "select source_file, line_number, transaction_id, account_id, amount"
+        " from main_marts.fct_transactions order by all"
+    )
+    assert processed == [
+        ("hostile.csv", 3, "T-2", "ACC1", D("20.00")),
+        ("hostile.csv", 6, "T-4", 'ACC"2', D("3.00")),
+        ("hostile.csv", 9, "T-7", "ACC1", D("7.00")),
+        ("invalid_utf8.csv", 2, "U-1", "ACC-\u20ac", D("1.00")),
+        ("invalid_utf8.csv", 4, "U-3", "ACC3", D("3.00")),
+    ]
+    quarantined = lake.query(
+        "select source_file, line_number, validation_error, record_text"
+        " from main_marts.quarantine_transactions order by all"
+    )
+    assert quarantined == [
+        ("bad_header.csv", 2, "SCHEMA_ERROR", "H-1,ACC1,1.00,EUR,2024-03-10T10:00:00Z"),
+        ("hostile.csv", 2, "TYPE_ERROR", 'T-1,ACC1,"1,000.00",EUR,2024-03-10T10:00:00Z'),
+        ("hostile.csv", 4, "SCHEMA_ERROR", "T-3,ACC1,1.00,EUR"),
+        ("hostile.csv", 7, "TIMESTAMP_ERROR", "T-5,ACC1,2.00,EUR,2999-01-01T00:00:00Z"),
+        ("hostile.csv", 8, "SCHEMA_ERROR", 'T-6,"open quote,1.00,EUR,2024-03-12T10:00:00Z'),
+        ("invalid_utf8.csv", 3, "SCHEMA_ERROR", r"U-2,ACC\xFF\xFE,2.00,EUR,2024-03-10T10:00:00Z"),
+    ]
+
+
+@pytest.mark.parametrize("value", ["2024-13", "2024-01'; drop table x; --", "Jan 2024"])
+def test_malicious_month_var_is_refused(lake: Lake, value: str) -> None:
+    lake.land(FIXTURES / "case_q1_2024.csv")
+    result = lake.dbt("build", "--vars", f'{{balance_start_month: "{value}"}}', check=False)
+    assert result.returncode != 0
+    assert "must be a month as 'YYYY-MM'" in result.stdout
