@@ -18,6 +18,6 @@
 {%- endmacro %}
 
 {% macro timestamp_pattern() -%}
-    {#- groups: 1 date, 2 time, 3 fraction (with dot), 4 zone (Z, +HH:MM, +HHMM, +HH) -#}
-    ^([0-9]{4}-[0-9]{2}-[0-9]{2})[T ]([0-9]{2}:[0-9]{2}:[0-9]{2})(\.[0-9]{1,9})?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$
+    {#- date, time, optional fraction (1-9 digits), optional zone (Z, +HH:MM, +HHMM, +HH) -#}
+    ^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,9})?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$
 {%- endmacro %}

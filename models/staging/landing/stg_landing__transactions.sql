@@ -205,16 +205,44 @@ trimmed as (
 ),
 
 typed as (
-    {%- set ts_text = 'trimmed.transaction_timestamp_text' %}
     select
         trimmed.*,
         upper(trimmed.currency_text) as currency_code,
         {{ regex_matches('trimmed.transaction_amount_text', amount_pattern()) }} as is_plain_amount,
-        {{ regex_group(ts_text, timestamp_pattern(), 1) }} as ts_date,
-        {{ regex_group(ts_text, timestamp_pattern(), 2) }} as ts_time,
-        {{ regex_group(ts_text, timestamp_pattern(), 3) }} as ts_fraction,
-        replace({{ regex_group(ts_text, timestamp_pattern(), 4) }}, ':', '') as ts_zone
+        {{ regex_matches('trimmed.transaction_timestamp_text', timestamp_pattern()) }}
+            as is_timestamp_shaped
     from trimmed
+),
+
+-- the shape is fixed up to the seconds: date (1-10), separator, time (12-19), then optional
+-- fraction and zone
+timestamp_parts as (
+    select
+        *,
+        case when is_timestamp_shaped then substr(transaction_timestamp_text, 1, 10) end
+            as ts_date,
+        case when is_timestamp_shaped then substr(transaction_timestamp_text, 12, 8) end
+            as ts_time,
+        case when is_timestamp_shaped then substr(transaction_timestamp_text, 20) end
+            as ts_tail
+    from typed
+),
+
+timestamp_tails as (
+    select
+        *,
+        case
+            when ts_tail like '.%' then {{ regex_group('ts_tail', '^([.][0-9]+)', 1) }}
+        end as ts_fraction
+    from timestamp_parts
+),
+
+zones as (
+    select
+        *,
+        nullif(replace(substr(ts_tail, length(coalesce(ts_fraction, '')) + 1), ':', ''), '')
+            as ts_zone
+    from timestamp_tails
 ),
 
 offsets as (
@@ -226,7 +254,7 @@ offsets as (
         case
             when length(ts_zone) = 5 then cast(substr(ts_zone, 4, 2) as integer)
         end as zone_minutes
-    from typed
+    from zones
 ),
 
 zoned as (
