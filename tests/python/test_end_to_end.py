@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
-from dbt_harness import FIXTURES, Lake
+from dbt_harness import FIXTURES, ROOT, Lake
+
+GENERATOR = ROOT / "scripts" / "generate_transactions.py"
 
 BATCHES = sorted((FIXTURES / "batches").glob("batch_*.csv"))
 AUDIT_COLUMNS = ("quarantined_at",)
@@ -232,3 +237,38 @@ def test_malicious_month_var_is_refused(lake: Lake, value: str) -> None:
     result = lake.dbt("build", "--vars", f'{{balance_start_month: "{value}"}}', check=False)
     assert result.returncode != 0
     assert "must be a month as 'YYYY-MM'" in result.stdout
+
+
+def test_generated_data_matches_generator_truth(lake: Lake, tmp_path: Path) -> None:
+    """On data we did not hand-write, every count equals the generator's independent truth."""
+    data, truth_file = tmp_path / "generated.csv", tmp_path / "truth.json"
+    subprocess.run(
+        [sys.executable, str(GENERATOR), "--rows", "5000", "--seed", "11", "--start",
+         "2024-01-01", "--months", "4", "--error-rate", "0.05", "--output", str(data),
+         "--truth", str(truth_file)],
+        check=True,
+    )  # fmt: skip
+    truth = json.loads(truth_file.read_text())
+    lake.land(data)
+    lake.build()
+
+    outcomes = dict(
+        lake.query(
+            "select record_status, count(*) from main_intermediate.int_transactions__classified"
+            " group by all"
+        )
+    )
+    assert outcomes == {
+        "accepted": truth["valid_rows"],
+        "duplicate": truth["duplicate_rows"],
+        "quarantined": truth["quarantined_rows"],
+    }
+    by_reason = dict(
+        lake.query(
+            "select validation_error, count(*) from main_marts.quarantine_transactions group by all"
+        )
+    )
+    assert by_reason == {code: n for code, n in truth["quarantine_by_reason"].items() if n}
+    assert lake.query("select count(*) from main_marts.fct_transactions") == [
+        (truth["valid_rows"],)
+    ]
