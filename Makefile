@@ -42,12 +42,13 @@ SAMPLE_ROWS ?= 20000
 demo: install
 	mkdir -p $(SAMPLE_DIR)
 	$(BIN)/python scripts/generate_transactions.py --rows $(SAMPLE_ROWS) --seed 42 \
-	  --start 2024-01-01 --months 3 --output $(SAMPLE_DIR)/transactions_2024q1.csv
+	  --start 2024-01-01 --months 3 --error-rate 0.005 \
+	  --output $(SAMPLE_DIR)/transactions_2024q1.csv
 	$(BIN)/python scripts/generate_transactions.py --rows 2000 --seed 7 \
-	  --start 2024-01-01 --months 3 --output $(SAMPLE_DIR)/transactions_2024q1_late.csv
+	  --start 2024-01-01 --months 3 --error-rate 0.005 \
+	  --output $(SAMPLE_DIR)/transactions_2024q1_late.csv
 	LAKE_ROOT=$(LAKE_ROOT) $(BIN)/python scripts/land_csv.py \
 	  $(SAMPLE_DIR)/transactions_2024q1.csv $(SAMPLE_DIR)/transactions_2024q1_late.csv
-	LAKE_ROOT=$(LAKE_ROOT) $(DBT) seed $(DBT_FLAGS) --quiet
 	LAKE_ROOT=$(LAKE_ROOT) $(DBT) build $(DBT_FLAGS)
 	LAKE_ROOT=$(LAKE_ROOT) $(DBT) docs generate $(DBT_FLAGS) --quiet
 	LAKE_ROOT=$(LAKE_ROOT) $(BIN)/python scripts/show_results.py
