@@ -23,7 +23,8 @@
     {%- set runs = [] -%}
     {%- if found > 0 -%}
         {%- set runs = run_query(
-            "select run_id, cast(ingest_date as varchar) as ingest_date, file_name, utf8_valid"
+            "select run_id, cast(ingest_date as varchar) as ingest_date, file_name,"
+            ~ " utf8_valid and not coalesce(contains_soh, false) as is_line_readable"
             ~ " from (" ~ duckdb__raw_manifest_select(manifest_glob) ~ ") order by run_id"
         ).rows -%}
     {%- endif -%}
@@ -59,7 +60,7 @@
         'run_id': 'varchar', 'ingest_date': 'date', 'landed_at': 'timestamp',
         'source_path': 'varchar', 'file_name': 'varchar', 'bytes': 'bigint', 'sha256': 'varchar',
         'line_count': 'bigint', 'header': 'varchar', 'utf8_valid': 'boolean',
-        'contract_version': 'varchar',
+        'contains_soh': 'boolean', 'contract_version': 'varchar',
     } -%}
     {%- if manifest_glob is none -%}
         select
@@ -82,34 +83,30 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- One landed file as lines. Valid UTF-8 files go through the CSV reader in line mode: no quote,
-    no escape, U+0001 as delimiter, so each physical line is one value (WITH ORDINALITY numbers
-    them). A line that does contain U+0001 spills into `overflow` and is marked unreadable, never
-    cut silently. Files the loader found not to be valid UTF-8 cannot go through the reader (it
-    aborts), so they are split from their bytes: slower, but no line is lost and bad lines keep a
-    readable, escaped text. -#}
+{#- One landed file as lines. Files the CSV reader can take go through it in line mode: a single
+    column, no quote, no escape, U+0001 as delimiter, so each physical line is one value (blank
+    lines included) and WITH ORDINALITY numbers them. The reader cannot take a file that is not
+    valid UTF-8 (it aborts) or that contains U+0001 (it would cut the line there): the loader's
+    manifest says which files those are, and they are split from their bytes instead - slower, but
+    no line is lost and bad lines keep a readable, escaped text. -#}
 {% macro duckdb__raw_lines_select(run, path) -%}
-    {%- set run_id, ingest_date, file_name, utf8_valid = run[0], run[1], run[2], run[3] -%}
-    {%- if utf8_valid -%}
+    {%- set run_id, ingest_date, file_name, is_line_readable = run[0], run[1], run[2], run[3] -%}
+    {%- if is_line_readable -%}
         select
             '{{ run_id }}' as run_id,
             date '{{ ingest_date }}' as ingest_date,
             '{{ file_name }}' as source_file,
             cast(lines.ordinality as bigint) as line_number,
-            case
-                when lines.overflow is null then lines.line
-                else lines.line || chr(1) || lines.overflow
-            end as line_text,
-            lines.overflow is null as is_readable
+            lines.line as line_text,
+            true as is_readable
         from read_csv(
             '{{ path }}',
-            columns = {'line': 'varchar', 'overflow': 'varchar'},
+            columns = {'line': 'varchar'},
             header = false,
             auto_detect = false,
             delim = chr(1),
             quote = '',
             escape = '',
-            null_padding = true,
             strict_mode = false
         ) with ordinality as lines
     {%- else -%}

@@ -203,7 +203,14 @@ def test_hostile_file_nothing_lost(lake: Lake, tmp_path: Path) -> None:
         b"TransactionID,CustomerID,Amount,Currency,TransactionTimestamp\n"
         b"H-1,ACC1,1.00,EUR,2024-03-10T10:00:00Z\n"
     )
-    lake.land(hostile, invalid_utf8, bad_header)
+    soh = tmp_path / "soh.csv"
+    soh.write_bytes(
+        b"TransactionID,CustomerID,TransactionAmount,Currency,TransactionTimestamp\n"
+        b"S-1,ACC\x011,1.00,EUR,2024-03-10T10:00:00Z\n"
+        b"\n"
+        b"S-2,ACC2,2.00,EUR,2024-03-10T10:00:00Z\n"
+    )
+    lake.land(hostile, invalid_utf8, bad_header, soh)
     lake.build()
 
     processed = lake.query(
@@ -216,6 +223,8 @@ def test_hostile_file_nothing_lost(lake: Lake, tmp_path: Path) -> None:
         ("hostile.csv", 9, "T-7", "ACC1", D("7.00")),
         ("invalid_utf8.csv", 2, "U-1", "ACC-\u20ac", D("1.00")),
         ("invalid_utf8.csv", 4, "U-3", "ACC3", D("3.00")),
+        ("soh.csv", 2, "S-1", "ACC\x011", D("1.00")),
+        ("soh.csv", 4, "S-2", "ACC2", D("2.00")),
     ]
     quarantined = lake.query(
         "select source_file, line_number, validation_error, record_text"

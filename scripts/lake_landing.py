@@ -1,0 +1,452 @@
+"""Land transaction CSV files into the raw zone of the lake: byte for byte, atomic, append-only.
+
+Layout of one landed run (one run per landed file)::
+
+    <lake_root>/raw/transactions/ingest_date=YYYY-MM-DD/run_id=<run_id>/<file_name>.csv
+    <lake_root>/raw/transactions/ingest_date=YYYY-MM-DD/run_id=<run_id>/_manifest.json
+
+Storage access goes through the small ``LakeBackend`` protocol; ``LocalLake`` implements it on a
+local (POSIX) filesystem. Another backend (e.g. S3) can implement the same methods and reuse
+``land_file_into``. Standard library only.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import stat
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
+
+LOG = logging.getLogger("land_csv")
+
+CONTRACT_VERSION = "1.0.0"
+MANIFEST_NAME = "_manifest.json"
+CHUNK_SIZE = 1024 * 1024  # copy buffer; memory use is constant whatever the file size
+SNIFF_BYTES = 64 * 1024  # a NUL byte in this prefix means binary / UTF-16: not a CSV
+HEADER_MAX_BYTES = 1024 * 1024  # a longer first line is not a header: manifest header = null
+RUN_ID_TIME_FORMAT = "%Y%m%dT%H%M%S%fZ"
+LANDED_AT_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+FALLBACK_FILE_NAME = "file.csv"
+
+_RUN_ID_RE = re.compile(r"^(\d{8}T\d{12})Z_[0-9a-f]{8}$")
+_UNSAFE_CHAR_RE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+class LandingError(Exception):
+    """The file was refused or could not be landed; nothing of it is visible in the lake."""
+
+
+@dataclass(frozen=True)
+class ContentProfile:
+    """What a single pass over the content learned about it."""
+
+    size: int
+    sha256: str
+    line_count: int
+    header: str | None
+    utf8_valid: bool
+    contains_soh: bool  # the control byte 0x01 (SOH), which dbt's line reader reserves
+
+
+@dataclass(frozen=True)
+class LandedRun:
+    """A run already committed to the lake."""
+
+    run_id: str
+    sha256: str
+    data_path: str
+
+
+class LakeBackend(Protocol):
+    """Storage operations the landing procedure needs (local filesystem now, S3 later)."""
+
+    def lock(self) -> AbstractContextManager[None]:
+        """Exclusive lake-wide lock, held from the idempotency check through the commit."""
+        ...
+
+    def new_staging_dir(self) -> Path:
+        """A fresh local directory, invisible to readers of raw/transactions/."""
+        ...
+
+    def discard_staging(self, staging: Path) -> None:
+        """Remove a staging directory that will not be committed."""
+        ...
+
+    def find_landed(self, sha256: str) -> LandedRun | None:
+        """The committed run whose content has this sha256, if any."""
+        ...
+
+    def latest_run_time(self) -> datetime | None:
+        """Timestamp part of the greatest committed run_id, if any."""
+        ...
+
+    def run_exists(self, ingest_date: str, run_id: str) -> bool:
+        """Whether a run directory with this id exists already."""
+        ...
+
+    def commit(self, staging: Path, ingest_date: str, run_id: str) -> str:
+        """Publish the staging directory as the run, atomically; return the run location."""
+        ...
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _mkdir_durable(path: Path) -> None:
+    """Create ``path`` (and missing parents), fsyncing each parent that got a new entry."""
+    if path.is_dir():
+        return
+    _mkdir_durable(path.parent)
+    try:
+        path.mkdir()
+    except FileExistsError:
+        return
+    _fsync_dir(path.parent)
+
+
+def parse_run_time(run_id: str) -> datetime | None:
+    """The UTC landing moment encoded in a run_id, or None if it is not a run_id."""
+    match = _RUN_ID_RE.match(run_id)
+    if match is None:
+        return None
+    s = match.group(1)  # YYYYMMDDTHHMMSSffffff
+    try:
+        return datetime(
+            int(s[0:4]),
+            int(s[4:6]),
+            int(s[6:8]),
+            int(s[9:11]),
+            int(s[11:13]),
+            int(s[13:15]),
+            int(s[15:21]),
+            tzinfo=UTC,
+        )
+    except ValueError:
+        return None
+
+
+class LocalLake:
+    """``LakeBackend`` on a local filesystem rooted at ``root``."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(os.path.abspath(root))
+        self.raw_dir = self.root / "raw"
+        self.transactions_dir = self.raw_dir / "transactions"
+        self.incoming_dir = self.raw_dir / ".incoming"
+        self.lock_path = self.raw_dir / ".lock"
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        _mkdir_durable(self.raw_dir)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                LOG.info("waiting for the lake lock %s (another loader is landing)", self.lock_path)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the flock
+
+    def new_staging_dir(self) -> Path:
+        _mkdir_durable(self.incoming_dir)
+        while True:
+            path = self.incoming_dir / secrets.token_hex(8)
+            try:
+                path.mkdir()  # not mkdtemp: the run dir keeps umask permissions for readers
+            except FileExistsError:
+                continue
+            return path
+
+    def discard_staging(self, staging: Path) -> None:
+        shutil.rmtree(staging, ignore_errors=True)
+
+    def _manifests(self) -> Iterator[tuple[Path, dict[str, Any]]]:
+        for path in self.transactions_dir.glob(f"ingest_date=*/run_id=*/{MANIFEST_NAME}"):
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                LOG.warning("ignoring unreadable manifest %s: %s", path, exc)
+                continue
+            if isinstance(data, dict):
+                yield path, data
+            else:
+                LOG.warning("ignoring manifest %s: not a JSON object", path)
+
+    def find_landed(self, sha256: str) -> LandedRun | None:
+        for path, data in self._manifests():
+            if data.get("sha256") == sha256:
+                return LandedRun(
+                    run_id=str(data.get("run_id")),
+                    sha256=sha256,
+                    data_path=str(path.parent / str(data.get("file_name"))),
+                )
+        return None
+
+    def latest_run_time(self) -> datetime | None:
+        times = (
+            parse_run_time(run_dir.name.removeprefix("run_id="))
+            for run_dir in self.transactions_dir.glob("ingest_date=*/run_id=*")
+        )
+        return max((t for t in times if t is not None), default=None)
+
+    def _run_dir(self, ingest_date: str, run_id: str) -> Path:
+        return self.transactions_dir / f"ingest_date={ingest_date}" / f"run_id={run_id}"
+
+    def run_exists(self, ingest_date: str, run_id: str) -> bool:
+        if self._run_dir(ingest_date, run_id).exists():
+            return True
+        return any(self.transactions_dir.glob(f"ingest_date=*/run_id={run_id}"))
+
+    def commit(self, staging: Path, ingest_date: str, run_id: str) -> str:
+        target = self._run_dir(ingest_date, run_id)
+        _fsync_dir(staging)  # the data file and manifest entries are durable before publishing
+        _mkdir_durable(target.parent)
+        if target.exists():  # rename() would silently replace an empty directory
+            raise LandingError(f"run directory already exists: {target}")
+        os.rename(staging, target)  # one atomic step: readers see all of the run or nothing
+        _fsync_dir(target.parent)
+        _fsync_dir(self.incoming_dir)
+        return str(target)
+
+
+def sanitize_file_name(name: str) -> str:
+    """Landed file name: [A-Za-z0-9._-] only, no leading dot, lower-case ``.csv`` suffix.
+
+    Every other character (path separators, spaces, control characters, non-ASCII) becomes
+    ``_``; the result is never empty and can never leave the run directory.
+    """
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    stem = name[:-4] if name.lower().endswith(".csv") else name
+    stem = _UNSAFE_CHAR_RE.sub("_", stem).lstrip(".")
+    return f"{stem}.csv" if stem else FALLBACK_FILE_NAME
+
+
+def display_path(value: str | os.PathLike[str]) -> str:
+    """A printable, UTF-8-encodable rendering of a path (undecodable bytes as ``\\xNN``)."""
+    return os.fsencode(value).decode("utf-8", errors="backslashreplace")
+
+
+def new_run_id(landed_at: datetime) -> str:
+    """``%Y%m%dT%H%M%S%fZ`` of the UTC landing moment + ``_`` + 8 random lowercase hex chars."""
+    return f"{landed_at.astimezone(UTC).strftime(RUN_ID_TIME_FORMAT)}_{secrets.token_hex(4)}"
+
+
+class ContentProfiler:
+    """Incremental sha256, size, physical line count, UTF-8 validity and header."""
+
+    def __init__(self) -> None:
+        self._sha = hashlib.sha256()
+        self._size = 0
+        self._newlines = 0
+        self._last_byte = b""
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
+        self._utf8_valid = True
+        self._contains_soh = False
+        self._head = bytearray()
+        self._head_done = False
+        self._head_too_long = False
+
+    def update(self, chunk: bytes) -> None:
+        if not chunk:
+            return
+        self._sha.update(chunk)
+        self._size += len(chunk)
+        self._newlines += chunk.count(b"\n")
+        self._last_byte = chunk[-1:]
+        self._contains_soh = self._contains_soh or b"\x01" in chunk
+        if self._utf8_valid:
+            try:
+                self._decoder.decode(chunk)
+            except UnicodeDecodeError:
+                self._utf8_valid = False
+        if not self._head_done:
+            newline = chunk.find(b"\n")
+            part = chunk if newline < 0 else chunk[:newline]
+            if len(self._head) + len(part) > HEADER_MAX_BYTES:
+                self._head_too_long = True
+                self._head_done = True
+                self._head.clear()
+            else:
+                self._head += part
+                self._head_done = newline >= 0
+
+    def result(self) -> ContentProfile:
+        if self._utf8_valid:
+            try:
+                self._decoder.decode(b"", final=True)  # a truncated sequence at EOF is invalid
+            except UnicodeDecodeError:
+                self._utf8_valid = False
+        header: str | None = None
+        if self._size and not self._head_too_long:
+            try:
+                header = bytes(self._head).removesuffix(b"\r").decode("utf-8")
+            except UnicodeDecodeError:
+                header = None
+            else:
+                header = header.removeprefix("\ufeff")
+        unterminated = 1 if self._size and self._last_byte != b"\n" else 0
+        return ContentProfile(
+            size=self._size,
+            sha256=self._sha.hexdigest(),
+            line_count=self._newlines + unterminated,
+            header=header,
+            utf8_valid=self._utf8_valid,
+            contains_soh=self._contains_soh,
+        )
+
+
+def copy_and_profile(head: bytes, src: BinaryIO, dst: Path) -> ContentProfile:
+    """Write ``head`` + the rest of ``src`` to the new file ``dst`` in one pass, fsync it."""
+    profiler = ContentProfiler()
+    with open(dst, "xb") as out:
+        chunk = head
+        while chunk:
+            profiler.update(chunk)
+            out.write(chunk)
+            chunk = src.read(CHUNK_SIZE)
+        out.flush()
+        os.fsync(out.fileno())
+    return profiler.result()
+
+
+@contextlib.contextmanager
+def open_source(source: Path) -> Iterator[BinaryIO]:
+    """Open a regular, readable file; refuse anything else with a ``LandingError``."""
+    try:
+        # O_NONBLOCK: opening a FIFO must not hang before fstat() can refuse it.
+        fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise LandingError("no such file") from None
+    except PermissionError:
+        raise LandingError("permission denied (file is not readable)") from None
+    except OSError as exc:
+        raise LandingError(f"cannot open: {exc.strerror or exc}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise LandingError("is a directory, not a file")
+        if not stat.S_ISREG(mode):
+            raise LandingError("not a regular file")
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+    except BaseException:
+        os.close(fd)
+        raise
+    with open(fd, "rb") as src:
+        yield src
+
+
+def _landing_moment(latest: datetime | None) -> datetime:
+    """Now (UTC), forced strictly after the latest committed run so run_ids follow commit order."""
+    now = datetime.now(UTC)
+    if latest is not None and now <= latest:
+        now = latest + timedelta(microseconds=1)
+    return now
+
+
+def _write_manifest(path: Path, manifest: dict[str, Any]) -> None:
+    text = json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    with open(path, "x", encoding="utf-8") as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def land_file_into(source: Path | str, lake: LakeBackend) -> dict[str, Any]:
+    """Land one file through ``lake``; return the result record (status landed or skipped).
+
+    Raises ``LandingError`` when the file is refused or landing fails; then nothing of it is
+    visible in the lake and its staging directory is gone.
+    """
+    source = Path(source)
+    staging: Path | None = None
+    committed = False
+    try:
+        with open_source(source) as src:
+            if not source.name.lower().endswith(".csv"):
+                raise LandingError("not a CSV: the file name does not end in .csv")
+            head = src.read(SNIFF_BYTES)
+            if b"\x00" in head:
+                raise LandingError(
+                    "not a CSV: NUL byte in the first 64 KiB (binary or UTF-16 content)"
+                )
+            file_name = sanitize_file_name(source.name)
+            staging = lake.new_staging_dir()
+            profile = copy_and_profile(head, src, staging / file_name)
+
+        with lake.lock():
+            existing = lake.find_landed(profile.sha256)
+            if existing is not None:
+                return {
+                    "status": "skipped",
+                    "source": display_path(source),
+                    "run_id": existing.run_id,
+                    "path": existing.data_path,
+                    "bytes": profile.size,
+                    "sha256": profile.sha256,
+                    "message": (
+                        f"already landed: same sha256 as run_id={existing.run_id} "
+                        f"({existing.data_path})"
+                    ),
+                }
+            # Taken after the copy completed and under the lock: commit order = run_id order.
+            landed_at = _landing_moment(lake.latest_run_time())
+            ingest_date = landed_at.date().isoformat()
+            run_id = new_run_id(landed_at)
+            while lake.run_exists(ingest_date, run_id):
+                run_id = new_run_id(landed_at)
+            manifest: dict[str, Any] = {
+                "run_id": run_id,
+                "ingest_date": ingest_date,
+                "landed_at": landed_at.strftime(LANDED_AT_FORMAT),
+                "source_path": display_path(os.path.abspath(source)),
+                "file_name": file_name,
+                "bytes": profile.size,
+                "sha256": profile.sha256,
+                "line_count": profile.line_count,
+                "header": profile.header,
+                "utf8_valid": profile.utf8_valid,
+                "contains_soh": profile.contains_soh,
+                "contract_version": CONTRACT_VERSION,
+            }
+            _write_manifest(staging / MANIFEST_NAME, manifest)
+            run_location = lake.commit(staging, ingest_date, run_id)
+            committed = True
+    except OSError as exc:
+        raise LandingError(f"landing failed: {exc}") from exc
+    finally:
+        if staging is not None and not committed:
+            lake.discard_staging(staging)
+    return {
+        "status": "landed",
+        "source": display_path(source),
+        "run_id": run_id,
+        "path": f"{run_location}/{file_name}",
+        "bytes": profile.size,
+        "sha256": profile.sha256,
+        "message": None,
+    }
+
+
+def land_file(source: Path | str, lake_root: Path | str) -> dict[str, Any]:
+    """Land one CSV file into the local lake at ``lake_root`` (see ``land_file_into``)."""
+    return land_file_into(source, LocalLake(lake_root))
