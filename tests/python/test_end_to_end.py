@@ -281,3 +281,56 @@ def test_generated_data_matches_generator_truth(lake: Lake, tmp_path: Path) -> N
     assert lake.query("select count(*) from main_marts.fct_transactions") == [
         (truth["valid_rows"],)
     ]
+
+
+def month_end_oracle(transactions: list[tuple]) -> list[tuple]:
+    """The spec's balance rules, computed naively: walk each account's transactions in
+    (time, id) order, keep new_balance, read it off at every month's end of the window."""
+    by_account: dict[tuple[str, str], list[tuple]] = {}
+    for transaction_id, account_id, currency, amount, ts in transactions:
+        by_account.setdefault((account_id, currency), []).append((ts, transaction_id, amount))
+    months = sorted({ts.strftime("%Y-%m") for *_, ts in transactions})
+    window = [f"{y}-{m:02d}" for y in range(2000, 2100) for m in range(1, 13)]
+    window = [month for month in window if months[0] <= month <= months[-1]]
+    rows = []
+    for (account_id, currency), items in sorted(by_account.items()):
+        new_balance, history = D("0"), []
+        for ts, _, amount in sorted(items):
+            new_balance += amount
+            history.append((ts.strftime("%Y-%m"), new_balance))
+        for month in window:
+            in_month = [balance for m, balance in history if m == month]
+            upto = [balance for m, balance in history if m <= month]
+            rows.append(
+                (
+                    account_id,
+                    currency,
+                    month,
+                    in_month[-1] if in_month else None,
+                    upto[-1] if upto else None,
+                    len(in_month),
+                )
+            )
+    return rows
+
+
+def test_month_end_balances_equal_naive_oracle_on_generated_data(
+    lake: Lake, tmp_path: Path
+) -> None:
+    data = tmp_path / "generated.csv"
+    subprocess.run(
+        [sys.executable, str(GENERATOR), "--rows", "3000", "--seed", "5", "--start",
+         "2023-11-01", "--months", "5", "--accounts", "40", "--output", str(data)],
+        check=True,
+    )  # fmt: skip
+    lake.land(data)
+    lake.build()
+    transactions = lake.query(
+        "select transaction_id, account_id, currency, amount, transaction_ts"
+        " from main_marts.fct_transactions"
+    )
+    balances = lake.query(
+        "select account_id, currency, month, balance, closing_balance, tx_count"
+        " from main_marts.fct_month_end_balances order by account_id, currency, month"
+    )
+    assert balances == month_end_oracle(transactions)
