@@ -11,17 +11,27 @@
     ]) }}
 {% endmacro %}
 
-{#- Builds the comma-separated list of failed codes, in the canonical order, NULL when none failed.
-    `flags` maps a code to a boolean SQL expression that is true when the row fails that rule;
-    codes not in `flags` are not evaluated. -#}
-{% macro validation_error(flags) %}
-    {%- set unknown = flags.keys() | reject('in', validation_codes()) | list -%}
+{#- Codes decided from the record alone (staging); DUPLICATE_CONFLICT needs history. -#}
+{% macro row_level_validation_codes() %}
+    {{ return(validation_codes() | reject('equalto', 'DUPLICATE_CONFLICT') | list) }}
+{% endmacro %}
+
+{#- The boolean column that is true when a record fails `code`: has_schema_error, ... -#}
+{% macro validation_flag(code) -%}
+    has_{{ code | lower }}
+{%- endmacro %}
+
+{#- Builds the comma-separated list of failed codes, in the canonical order, NULL when none
+    failed, from the flag columns of `codes` (default: every code). -#}
+{% macro validation_error(codes=none) %}
+    {%- set codes = validation_codes() if codes is none else codes -%}
+    {%- set unknown = codes | reject('in', validation_codes()) | list -%}
     {%- if unknown -%}
         {{ exceptions.raise_compiler_error('validation_error(): unknown validation code(s) ' ~ unknown) }}
     {%- endif -%}
     nullif(concat_ws(','
-    {%- for code in validation_codes() if code in flags %},
-        case when {{ flags[code] }} then '{{ code }}' end
+    {%- for code in validation_codes() if code in codes %},
+        case when {{ validation_flag(code) }} then '{{ code }}' end
     {%- endfor %}
     ), '')
 {% endmacro %}

@@ -125,14 +125,7 @@ final as (
         amount,
         currency,
         transaction_ts,
-        {{ validation_error({
-            'SCHEMA_ERROR': 'has_schema_error',
-            'NULL_VALUE_ERROR': 'has_null_value_error',
-            'TYPE_ERROR': 'has_type_error',
-            'CURRENCY_ERROR': 'has_currency_error',
-            'TIMESTAMP_ERROR': 'has_timestamp_error',
-            'DUPLICATE_CONFLICT': 'has_duplicate_conflict',
-        }) }} as validation_error,
+        {{ validation_error() }} as validation_error,
         case
             when validation_error is null and is_winner then 'accepted'
             when validation_error is null and not has_duplicate_conflict then 'duplicate'

@@ -328,13 +328,7 @@ final as (
         has_type_error,
         has_currency_error,
         has_timestamp_error,
-        {{ validation_error({
-            'SCHEMA_ERROR': 'has_schema_error',
-            'NULL_VALUE_ERROR': 'has_null_value_error',
-            'TYPE_ERROR': 'has_type_error',
-            'CURRENCY_ERROR': 'has_currency_error',
-            'TIMESTAMP_ERROR': 'has_timestamp_error',
-        }) }} as validation_error
+        {{ validation_error(row_level_validation_codes()) }} as validation_error
     from checked
 )
 
