@@ -61,6 +61,7 @@ test: install lint pytest
 lint: install
 	$(BIN)/ruff check scripts tests/python
 	$(BIN)/ruff format --check scripts tests/python
+	$(BIN)/python scripts/contract.py check-drift
 	LAKE_ROOT=$$(mktemp -d) $(BIN)/sqlfluff lint models analyses tests/dbt
 
 pytest: install

@@ -1,5 +1,5 @@
 {#- The transactions file contract as dbt sees it: header name -> model column, in file order.
-    The loader and the docs describe the same five columns (see docs/dbt/contract.md). -#}
+    Must agree with contracts/transactions.schema.json (the source of truth; make lint checks). -#}
 {% macro transaction_file_columns() %}
     {{ return([
         {'header': 'TransactionID', 'column': 'transaction_id'},
