@@ -14,7 +14,7 @@ DBT := $(BIN)/dbt
 DBT_FLAGS := --profiles-dir profiles --project-dir .
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help install lock demo test lint pytest dbt-test clean
+.PHONY: help install lock demo test test-athena lint pytest clean
 
 help:
 	@echo "make demo   - sample data -> lake -> dbt build + docs on DuckDB ($(LAKE_ROOT)/warehouse.duckdb)"
@@ -66,6 +66,10 @@ lint: install
 
 pytest: install
 	$(BIN)/pytest
+
+# The Athena target proven offline (also part of `make test` through pytest).
+test-athena: install
+	$(BIN)/pytest tests/python/test_athena_offline.py
 
 clean:
 	rm -rf target logs $(LAKE_ROOT)

@@ -22,5 +22,5 @@
 
 {#- The build's start time as a timestamp literal (audit columns such as quarantined_at). -#}
 {% macro build_started_at() -%}
-    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ timestamp_type() }})
 {%- endmacro %}

@@ -155,3 +155,17 @@
 {% macro athena__trim_blanks_each(array) -%}
     transform({{ array }}, f -> {{ trim_blanks('f') }})
 {%- endmacro %}
+
+{#- The timestamp type of the marts: microseconds everywhere (Athena's plain timestamp is
+    milliseconds; Iceberg stores microseconds). -#}
+{% macro timestamp_type() %}
+    {{ return(adapter.dispatch('timestamp_type', 'transaction_lakehouse')()) }}
+{% endmacro %}
+
+{% macro default__timestamp_type() -%}
+    timestamp
+{%- endmacro %}
+
+{% macro athena__timestamp_type() -%}
+    timestamp(6)
+{%- endmacro %}

@@ -137,9 +137,98 @@
     {%- endif -%}
 {%- endmacro %}
 
-{% macro default__create_raw_relations() %}
-    {#- Athena: the raw external tables are created by the production issue's macro. -#}
+{#- Athena: external tables over the raw S3 prefix (every column string), and views that give
+    them the same shape as on DuckDB. Partitions (ingest_date, run_id) are registered by the S3
+    loader through the Glue API when it commits a run, so no MSCK REPAIR or crawler is needed.
+    KNOWN GAP: a Hive text table exposes no line position, so line_number comes from
+    row_number() over the file, which Athena does not guarantee to follow the file's order; quoted
+    newlines therefore cannot be reassembled reliably on Athena (see README, "Athena"). -#}
+{% macro athena__create_raw_relations() %}
+    {%- if execute -%}
+        {%- for statement in athena_raw_ddl_statements() -%}
+            {%- do run_query(statement) -%}
+        {%- endfor -%}
+    {%- endif -%}
     {{ return('') }}
+{% endmacro %}
+
+{#- The statements, one per Athena query; `dbt run-operation print_raw_ddl --target athena`
+    prints them (the offline tests parse them as Athena SQL). -#}
+{% macro athena_raw_ddl_statements() %}
+    {%- set relation = source('landing', 'transaction_lines') -%}
+    {%- set schema = relation.schema -%}
+    {%- set location = var('raw_s3_uri', env_var('RAW_S3_URI', 's3://change-me-lakehouse/raw/transactions/')) -%}
+    {%- if not modules.re.match('^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9._=/-]*)?$', location) -%}
+        {{ exceptions.raise_compiler_error('raw_s3_uri must be an s3:// prefix, got: ' ~ location) }}
+    {%- endif -%}
+    {%- set statements = [] -%}
+    {%- set statement -%}
+        create database if not exists {{ schema }}
+    {%- endset -%}
+    {%- do statements.append(statement) -%}
+    {%- set statement -%}
+        create external table if not exists {{ schema }}.transaction_files (
+            line_text string
+        )
+        partitioned by (ingest_date string, run_id string)
+        row format delimited fields terminated by '\001' lines terminated by '\n'
+        stored as textfile
+        location '{{ location }}'
+    {%- endset -%}
+    {%- do statements.append(statement) -%}
+    {%- set statement -%}
+        create external table if not exists {{ schema }}.transaction_manifest_files (
+            run_id string,
+            landed_at string,
+            source_path string,
+            file_name string,
+            bytes bigint,
+            sha256 string,
+            line_count bigint,
+            header string,
+            utf8_valid boolean,
+            contains_soh boolean,
+            contract_version string
+        )
+        partitioned by (ingest_date string, run_key string)
+        row format serde 'org.openx.data.jsonserde.JsonSerDe'
+        with serdeproperties ('ignore.malformed.json' = 'true')
+        location '{{ location }}'
+    {%- endset -%}
+    {%- do statements.append(statement) -%}
+    {%- set statement -%}
+        create or replace view {{ schema }}.transaction_lines as
+        select
+            run_id,
+            cast(ingest_date as date) as ingest_date,
+            element_at(split("$path", '/'), -1) as source_file,
+            row_number() over (partition by "$path") as line_number,
+            line_text,
+            strpos(line_text, chr(65533)) = 0 as is_readable
+        from {{ schema }}.transaction_files
+        where "$path" like '%.csv'
+    {%- endset -%}
+    {%- do statements.append(statement) -%}
+    {%- set statement -%}
+        create or replace view {{ schema }}.transaction_manifests as
+        select
+            run_id,
+            cast(ingest_date as date) as ingest_date,
+            cast(from_iso8601_timestamp(landed_at) as timestamp(6)) as landed_at,
+            source_path,
+            file_name,
+            bytes,
+            sha256,
+            line_count,
+            header,
+            utf8_valid,
+            contains_soh,
+            contract_version
+        from {{ schema }}.transaction_manifest_files
+        where "$path" like '%/_manifest.json'
+    {%- endset -%}
+    {%- do statements.append(statement) -%}
+    {{ return(statements) }}
 {% endmacro %}
 
 {#- Manifest values become SQL literals and paths: refuse anything the loader would not write. -#}
@@ -156,4 +245,10 @@
             ) }}
         {%- endif -%}
     {%- endfor -%}
+{% endmacro %}
+
+{% macro print_raw_ddl() %}
+    {%- for statement in athena_raw_ddl_statements() %}
+        {{ print(statement ~ '\n;') }}
+    {%- endfor %}
 {% endmacro %}

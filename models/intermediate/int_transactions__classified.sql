@@ -9,6 +9,9 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='append_new_columns',
+    table_type='iceberg',
+    partitioned_by=['ingest_date'],
+    post_hook=["{{ iceberg_housekeeping(this) }}"],
 ) }}
 
 with

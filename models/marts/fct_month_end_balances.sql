@@ -10,6 +10,7 @@
     account-months, not on transactions. Rebuilt in full each time: late data for an old month
     corrects that month and every later closing balance.
 -#}
+{{ config(table_type='iceberg') }}
 {%- set start_month = month_var_as_date('balance_start_month') -%}
 {%- set end_month = month_var_as_date('balance_end_month') -%}
 

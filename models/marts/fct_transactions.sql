@@ -1,10 +1,14 @@
 {#- Processed transactions: one row per accepted TransactionID (its first-landed valid version).
-    Incremental merge on the business key; each build adds only the runs classified since. -#}
+    Incremental merge on the business key (plus transaction_ts, which an accepted
+    version never changes, so that Iceberg prunes the merge to the months the batch touches); each build adds only the runs classified since. -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='merge',
-    unique_key='transaction_id',
+    unique_key=['transaction_id', 'transaction_ts'],
     on_schema_change='append_new_columns',
+    table_type='iceberg',
+    partitioned_by=['month(transaction_ts)'],
+    post_hook=["{{ iceberg_housekeeping(this) }}"],
 ) }}
 
 with
@@ -30,14 +34,14 @@ final as (
         cast(account_id as varchar) as account_id,
         cast(amount as decimal(18, 2)) as amount,
         cast(currency as varchar) as currency,
-        cast(transaction_ts as timestamp) as transaction_ts,
+        cast(transaction_ts as {{ timestamp_type() }}) as transaction_ts,
         cast(transaction_ts as date) as transaction_date,
         cast(extract(year from transaction_ts) as integer) as year,
         cast(extract(month from transaction_ts) as integer) as month,
         cast(run_id as varchar) as run_id,
         cast(source_file as varchar) as source_file,
         cast(line_number as bigint) as line_number,
-        cast(landed_at as timestamp) as ingested_at
+        cast(landed_at as {{ timestamp_type() }}) as ingested_at
     from accepted
 )
 
