@@ -281,6 +281,21 @@ def test_generated_data_matches_generator_truth(lake: Lake, tmp_path: Path) -> N
     assert lake.query("select count(*) from main_marts.fct_transactions") == [
         (truth["valid_rows"],)
     ]
+    metrics = lake.query(
+        "select input_rows, valid_rows, quarantined_rows, duplicate_rows, quarantined_type_error,"
+        " quarantined_duplicate_conflict from main_marts.run_metrics"
+    )
+    reasons = truth["quarantine_by_reason"]
+    assert metrics == [
+        (
+            truth["rows"],
+            truth["valid_rows"],
+            truth["quarantined_rows"],
+            truth["duplicate_rows"],
+            reasons.get("TYPE_ERROR", 0),
+            reasons.get("DUPLICATE_CONFLICT", 0),
+        )
+    ]
 
 
 def month_end_oracle(transactions: list[tuple]) -> list[tuple]:

@@ -1,0 +1,70 @@
+{#- One row per landed run: what came in and what became of it (spec: "Run metrics").
+    Rebuilt each build from the classified records (one pass, grouped by run). -#}
+{{ config(table_type='iceberg') }}
+
+with
+
+runs as (
+    select
+        run_id,
+        ingest_date,
+        landed_at,
+        source_file,
+        bytes
+    from {{ ref('stg_landing__runs') }}
+),
+
+records as (
+    select
+        run_id,
+        record_status,
+        validation_error,
+        transaction_ts
+    from {{ ref('int_transactions__classified') }}
+),
+
+per_run as (
+    select
+        run_id,
+        count(*) as input_rows,
+        sum(case when record_status = 'accepted' then 1 else 0 end) as valid_rows,
+        sum(case when record_status = 'quarantined' then 1 else 0 end) as quarantined_rows,
+        sum(case when record_status = 'duplicate' then 1 else 0 end) as duplicate_rows,
+        {%- for code in validation_codes() %}
+        sum(
+            case when strpos(',' || validation_error || ',', ',{{ code }},') > 0 then 1 else 0 end
+        ) as quarantined_{{ code | lower }},
+        {%- endfor %}
+        min(case when record_status = 'accepted' then transaction_ts end) as first_transaction_ts,
+        max(case when record_status = 'accepted' then transaction_ts end) as last_transaction_ts
+    from records
+    group by run_id
+),
+
+final as (
+    select
+        runs.run_id,
+        runs.ingest_date,
+        runs.source_file,
+        runs.landed_at,
+        runs.bytes,
+        per_run.first_transaction_ts,
+        per_run.last_transaction_ts,
+        cast(coalesce(per_run.input_rows, 0) as bigint) as input_rows,
+        cast(coalesce(per_run.valid_rows, 0) as bigint) as valid_rows,
+        cast(coalesce(per_run.quarantined_rows, 0) as bigint) as quarantined_rows,
+        cast(coalesce(per_run.duplicate_rows, 0) as bigint) as duplicate_rows,
+        cast(
+            coalesce(1.0 * per_run.quarantined_rows / nullif(per_run.input_rows, 0), 0)
+            as double
+        ) as quarantine_rate,
+        {%- for code in validation_codes() %}
+        cast(coalesce(per_run.quarantined_{{ code | lower }}, 0) as bigint)
+            as quarantined_{{ code | lower }},
+        {%- endfor %}
+        {{ build_started_at() }} as built_at
+    from runs
+    left join per_run on runs.run_id = per_run.run_id
+)
+
+select * from final
