@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import logging
@@ -30,9 +31,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
+from contract import Contract, header_fingerprint, header_matches, load_contract
+
 LOG = logging.getLogger("land_csv")
 
-CONTRACT_VERSION = "1.0.0"
 MANIFEST_NAME = "_manifest.json"
 CHUNK_SIZE = 1024 * 1024  # copy buffer; memory use is constant whatever the file size
 SNIFF_BYTES = 64 * 1024  # a NUL byte in this prefix means binary / UTF-16: not a CSV
@@ -363,6 +365,42 @@ def _landing_moment(latest: datetime | None) -> datetime:
     return now
 
 
+@functools.cache
+def _contract() -> Contract:
+    return load_contract()
+
+
+def build_manifest(
+    source: Path,
+    file_name: str,
+    profile: ContentProfile,
+    ingest_date: str,
+    run_id: str,
+    landed_at: datetime,
+) -> dict[str, Any]:
+    """The run's ``_manifest.json`` (local and S3 alike); the header is checked against the
+    contract (contracts/transactions.schema.json) so that schema drift is visible per file."""
+    contract = _contract()
+    return {
+        "run_id": run_id,
+        "ingest_date": ingest_date,
+        "landed_at": landed_at.strftime(LANDED_AT_FORMAT),
+        "source_path": display_path(os.path.abspath(source)),
+        "file_name": file_name,
+        "bytes": profile.size,
+        "sha256": profile.sha256,
+        "line_count": profile.line_count,
+        "header": profile.header,
+        "header_matches_contract": header_matches(profile.header, contract),
+        "header_fingerprint": (
+            header_fingerprint(profile.header) if profile.header is not None else None
+        ),
+        "utf8_valid": profile.utf8_valid,
+        "contains_soh": profile.contains_soh,
+        "contract_version": contract.version,
+    }
+
+
 def _write_manifest(path: Path, manifest: dict[str, Any]) -> None:
     text = json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
     with open(path, "x", encoding="utf-8") as out:
@@ -414,20 +452,7 @@ def land_file_into(source: Path | str, lake: LakeBackend) -> dict[str, Any]:
             run_id = new_run_id(landed_at)
             while lake.run_exists(ingest_date, run_id):
                 run_id = new_run_id(landed_at)
-            manifest: dict[str, Any] = {
-                "run_id": run_id,
-                "ingest_date": ingest_date,
-                "landed_at": landed_at.strftime(LANDED_AT_FORMAT),
-                "source_path": display_path(os.path.abspath(source)),
-                "file_name": file_name,
-                "bytes": profile.size,
-                "sha256": profile.sha256,
-                "line_count": profile.line_count,
-                "header": profile.header,
-                "utf8_valid": profile.utf8_valid,
-                "contains_soh": profile.contains_soh,
-                "contract_version": CONTRACT_VERSION,
-            }
+            manifest = build_manifest(source, file_name, profile, ingest_date, run_id, landed_at)
             _write_manifest(staging / MANIFEST_NAME, manifest)
             run_location = lake.commit(staging, ingest_date, run_id)
             committed = True

@@ -59,7 +59,8 @@
     {%- set columns = {
         'run_id': 'varchar', 'ingest_date': 'date', 'landed_at': 'timestamp',
         'source_path': 'varchar', 'file_name': 'varchar', 'bytes': 'bigint', 'sha256': 'varchar',
-        'line_count': 'bigint', 'header': 'varchar', 'utf8_valid': 'boolean',
+        'line_count': 'bigint', 'header': 'varchar', 'header_matches_contract': 'boolean',
+        'header_fingerprint': 'varchar', 'utf8_valid': 'boolean',
         'contains_soh': 'boolean', 'contract_version': 'varchar',
     } -%}
     {%- if manifest_glob is none -%}
@@ -186,6 +187,8 @@
             sha256 string,
             line_count bigint,
             header string,
+            header_matches_contract boolean,
+            header_fingerprint string,
             utf8_valid boolean,
             contains_soh boolean,
             contract_version string

@@ -32,6 +32,8 @@ MANIFEST_KEYS = {
     "sha256",
     "line_count",
     "header",
+    "header_matches_contract",
+    "header_fingerprint",
     "utf8_valid",
     "contains_soh",
     "contract_version",
