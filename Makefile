@@ -50,6 +50,7 @@ demo: install
 	LAKE_ROOT=$(LAKE_ROOT) $(BIN)/python scripts/land_csv.py \
 	  $(SAMPLE_DIR)/transactions_2024q1.csv $(SAMPLE_DIR)/transactions_2024q1_late.csv
 	LAKE_ROOT=$(LAKE_ROOT) $(DBT) build $(DBT_FLAGS)
+	LAKE_ROOT=$(LAKE_ROOT) $(BIN)/python scripts/publish.py --target-path target
 	LAKE_ROOT=$(LAKE_ROOT) $(DBT) docs generate $(DBT_FLAGS) --quiet
 	LAKE_ROOT=$(LAKE_ROOT) $(BIN)/python scripts/show_results.py
 
