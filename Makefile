@@ -14,7 +14,7 @@ DBT := $(BIN)/dbt
 DBT_FLAGS := --profiles-dir profiles --project-dir .
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help install lock demo test test-athena lint pytest clean
+.PHONY: help install lock demo test test-slow test-athena lint pytest clean
 
 help:
 	@echo "make demo   - sample data -> lake -> dbt build + docs on DuckDB ($(LAKE_ROOT)/warehouse.duckdb)"
@@ -67,6 +67,10 @@ lint: install
 
 pytest: install
 	$(BIN)/pytest
+
+# Minutes-long reliability tests (kill tests, property-based batch splits).
+test-slow: install
+	$(BIN)/pytest -m slow
 
 # The Athena target proven offline (also part of `make test` through pytest).
 test-athena: install
