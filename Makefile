@@ -63,6 +63,7 @@ lint: install
 	$(BIN)/ruff check scripts tests/python
 	$(BIN)/ruff format --check scripts tests/python
 	$(BIN)/python scripts/contract.py check-drift
+	$(BIN)/python scripts/secret_scan.py
 	LAKE_ROOT=$$(mktemp -d) $(BIN)/sqlfluff lint models analyses tests/dbt
 
 pytest: install
