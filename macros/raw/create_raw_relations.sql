@@ -14,8 +14,10 @@
 {% macro duckdb__create_raw_relations() %}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
     {%- set root = raw_transactions_root() -%}
-    {%- if "'" in root -%}
-        {{ exceptions.raise_compiler_error("lake_root must not contain a quote: " ~ root) }}
+    {%- if modules.re.search("['*?\\[\\]{}]", root) -%}
+        {{ exceptions.raise_compiler_error(
+            "lake_root must not contain a quote or a glob character (* ? [ ] { }): " ~ root
+        ) }}
     {%- endif -%}
     {%- set schema = source('landing', 'transaction_lines').schema -%}
     {%- set manifest_glob = root ~ '/ingest_date=*/run_id=*/_manifest.json' -%}
