@@ -118,7 +118,12 @@
             date '{{ ingest_date }}' as ingest_date,
             '{{ file_name }}' as source_file,
             cast(line_number as bigint) as line_number,
-            coalesce(try(decode(cast(escaped as blob))), escaped) as line_text,
+            {#- an invalid line keeps \xNN for the bytes that are not UTF-8; quote, apostrophe
+                and backslash are given back (backslash last: the text never holds a bare one) -#}
+            coalesce(
+                try(decode(cast(escaped as blob))),
+                replace(replace(replace(escaped, '\x22', '"'), '\x27', ''''), '\x5C', '\')
+            ) as line_text,
             try(decode(cast(escaped as blob))) is not null as is_readable
         from (
             select

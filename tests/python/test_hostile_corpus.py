@@ -45,36 +45,22 @@ BYTE_PATH_BARE_CR = (
     " line break there, unlike the line reader (README: 'same result'): RB-2's two parts stay"
     " one record, RB-3's quoted CR stays '\\r', and later line numbers are one too small"
 )
-BYTE_PATH_ESCAPED_QUOTES = (
-    "in files split from their bytes, a line that is not UTF-8 keeps the blob-to-varchar"
-    " escaping of '\"', \"'\" and '\\' (\\x22, \\x27, \\x5C), and quote parity is counted on that"
-    " text: a quoted field spanning such a line is cut in two records (U-7) or pairs with a later"
-    " quote and swallows good rows (a30: lines 2-6 one record, I-2..I-4 lost); record_text shows"
-    " \\x22 / \\x27 for plain quote characters"
-)
 KNOWN_BUGS: dict[str, dict[str, str]] = {
     "reconciliation": {
-        "a10_invalid_utf8.csv": BYTE_PATH_ESCAPED_QUOTES,
         "a14_stray_quotes.csv": STRAY_QUOTE,
         "a27_bare_cr_invalid_utf8.csv": BYTE_PATH_BARE_CR,
-        "a30_invalid_utf8_inside_quotes.csv": BYTE_PATH_ESCAPED_QUOTES,
     },
     "outcomes": {
-        "a10_invalid_utf8.csv": BYTE_PATH_ESCAPED_QUOTES,
         "a14_stray_quotes.csv": STRAY_QUOTE,
         "a27_bare_cr_invalid_utf8.csv": BYTE_PATH_BARE_CR,
         "a28_mixed_line_endings.csv": MIXED_LINE_ENDINGS,
-        "a30_invalid_utf8_inside_quotes.csv": BYTE_PATH_ESCAPED_QUOTES,
     },
     "good_rows": {
         "a14_stray_quotes.csv": STRAY_QUOTE,
         "a27_bare_cr_invalid_utf8.csv": BYTE_PATH_BARE_CR,
         "a28_mixed_line_endings.csv": MIXED_LINE_ENDINGS,
-        "a30_invalid_utf8_inside_quotes.csv": BYTE_PATH_ESCAPED_QUOTES,
     },
-    "record_text": {
-        "a10_invalid_utf8.csv": BYTE_PATH_ESCAPED_QUOTES,
-    },
+    "record_text": {},
 }
 
 
