@@ -61,6 +61,7 @@ class ContentProfile:
     header: str | None
     utf8_valid: bool
     contains_soh: bool  # the control byte 0x01 (SOH), which dbt's line reader reserves
+    line_endings: str  # "lf", "crlf", "mixed" (both, or a bare CR) or "none"
 
 
 @dataclass(frozen=True)
@@ -264,6 +265,7 @@ class ContentProfiler:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
         self._utf8_valid = True
         self._contains_soh = False
+        self._crlf = self._lf = self._cr = 0
         self._head = bytearray()
         self._head_done = False
         self._head_too_long = False
@@ -274,8 +276,12 @@ class ContentProfiler:
         self._sha.update(chunk)
         self._size += len(chunk)
         self._newlines += chunk.count(b"\n")
+        split_crlf = self._last_byte == b"\r" and chunk[:1] == b"\n"
         self._last_byte = chunk[-1:]
         self._contains_soh = self._contains_soh or b"\x01" in chunk
+        self._crlf += chunk.count(b"\r\n") + split_crlf
+        self._lf += chunk.count(b"\n")
+        self._cr += chunk.count(b"\r")
         if self._utf8_valid:
             try:
                 self._decoder.decode(chunk)
@@ -314,7 +320,16 @@ class ContentProfiler:
             header=header,
             utf8_valid=self._utf8_valid,
             contains_soh=self._contains_soh,
+            line_endings=self._line_endings(),
         )
+
+    def _line_endings(self) -> str:
+        bare_lf, bare_cr = self._lf - self._crlf, self._cr - self._crlf
+        if bare_cr or (bare_lf and self._crlf):
+            return "mixed"
+        if self._crlf:
+            return "crlf"
+        return "lf" if bare_lf else "none"
 
 
 def copy_and_profile(head: bytes, src: BinaryIO, dst: Path) -> ContentProfile:
@@ -397,6 +412,7 @@ def build_manifest(
         ),
         "utf8_valid": profile.utf8_valid,
         "contains_soh": profile.contains_soh,
+        "line_endings": profile.line_endings,
         "contract_version": contract.version,
     }
 

@@ -26,7 +26,8 @@
     {%- if found > 0 -%}
         {%- set runs = run_query(
             "select run_id, cast(ingest_date as varchar) as ingest_date, file_name,"
-            ~ " utf8_valid and not coalesce(contains_soh, false) as is_line_readable"
+            ~ " utf8_valid and not coalesce(contains_soh, false)"
+            ~ " and coalesce(line_endings, 'mixed') <> 'mixed' as is_line_readable"
             ~ " from (" ~ duckdb__raw_manifest_select(manifest_glob) ~ ") order by run_id"
         ).rows -%}
     {%- endif -%}
@@ -63,7 +64,7 @@
         'source_path': 'varchar', 'file_name': 'varchar', 'bytes': 'bigint', 'sha256': 'varchar',
         'line_count': 'bigint', 'header': 'varchar', 'header_matches_contract': 'boolean',
         'header_fingerprint': 'varchar', 'utf8_valid': 'boolean',
-        'contains_soh': 'boolean', 'contract_version': 'varchar',
+        'contains_soh': 'boolean', 'line_endings': 'varchar', 'contract_version': 'varchar',
     } -%}
     {%- if manifest_glob is none -%}
         select
@@ -89,9 +90,10 @@
 {#- One landed file as lines. Files the CSV reader can take go through it in line mode: a single
     column, no quote, no escape, U+0001 as delimiter, so each physical line is one value (blank
     lines included) and WITH ORDINALITY numbers them. The reader cannot take a file that is not
-    valid UTF-8 (it aborts) or that contains U+0001 (it would cut the line there): the loader's
-    manifest says which files those are, and they are split from their bytes instead - slower, but
-    no line is lost and bad lines keep a readable, escaped text. -#}
+    valid UTF-8 (it aborts), that contains U+0001 (it would cut the line there) or that mixes line
+    endings (after an LF line it reads CRLF as two breaks): the loader's manifest says which files
+    those are, and they are split from their bytes instead, on CRLF, LF or a bare CR like the
+    reader - slower, but no line is lost and bad lines keep a readable, escaped text. -#}
 {% macro duckdb__raw_lines_select(run, path) -%}
     {%- set run_id, ingest_date, file_name, is_line_readable = run[0], run[1], run[2], run[3] -%}
     {%- if is_line_readable -%}
@@ -131,15 +133,18 @@
                 generate_subscripts(pieces, 1) as line_number,
                 len(pieces) as piece_count
             from (
-                select string_split(cast(content as varchar), '\x0A') as pieces
+                select string_split_regex(
+                    cast(content as varchar), '\\x0D\\x0A|\\x0A|\\x0D'
+                ) as pieces
                 from read_blob('{{ path }}')
             )
         ),
         lateral (
-            select regexp_replace(
-                case when line_number = 1 then regexp_replace(piece, '^\\xEF\\xBB\\xBF', '') else piece end,
-                '\\x0D$', ''
-            ) as escaped
+            select
+                case
+                    when line_number = 1 then regexp_replace(piece, '^\\xEF\\xBB\\xBF', '')
+                    else piece
+                end as escaped
         )
         where not (line_number = piece_count and piece = '')
     {%- endif -%}

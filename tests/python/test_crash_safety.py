@@ -91,6 +91,7 @@ def visible_runs(lake_root: Path) -> list[Path]:
     return sorted((lake_root / "raw" / "transactions").glob("ingest_date=*/run_id=*"))
 
 
+@pytest.mark.slow
 def test_loader_killed_mid_copy_leaves_nothing_visible_and_rerun_lands(tmp_path: Path) -> None:
     source = tmp_path / "large.csv"
     write_large_csv(source, LARGE_FILE_BYTES)

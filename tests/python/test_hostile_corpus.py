@@ -35,30 +35,15 @@ STRAY_QUOTE = (
     " a quoted span: staging pairs lines by quote-count parity, so lines 2-5 become one"
     " SCHEMA_ERROR record and the good rows S-2, S-3 (lines 3, 4) are never processed"
 )
-MIXED_LINE_ENDINGS = (
-    "in a file whose first line ends in LF, the line reader (read_csv in create_raw_relations)"
-    " reads every later CRLF as two line breaks: line numbers after it shift (E-2 is line 5, not"
-    " 4) and a CRLF inside quotes becomes '\\n\\n' (E-3 account 'crlf\\n\\ninside')"
-)
-BYTE_PATH_BARE_CR = (
-    "files split from their bytes (not UTF-8 / SOH) are split on LF only, so a bare CR is no"
-    " line break there, unlike the line reader (README: 'same result'): RB-2's two parts stay"
-    " one record, RB-3's quoted CR stays '\\r', and later line numbers are one too small"
-)
 KNOWN_BUGS: dict[str, dict[str, str]] = {
     "reconciliation": {
         "a14_stray_quotes.csv": STRAY_QUOTE,
-        "a27_bare_cr_invalid_utf8.csv": BYTE_PATH_BARE_CR,
     },
     "outcomes": {
         "a14_stray_quotes.csv": STRAY_QUOTE,
-        "a27_bare_cr_invalid_utf8.csv": BYTE_PATH_BARE_CR,
-        "a28_mixed_line_endings.csv": MIXED_LINE_ENDINGS,
     },
     "good_rows": {
         "a14_stray_quotes.csv": STRAY_QUOTE,
-        "a27_bare_cr_invalid_utf8.csv": BYTE_PATH_BARE_CR,
-        "a28_mixed_line_endings.csv": MIXED_LINE_ENDINGS,
     },
     "record_text": {},
 }

@@ -36,6 +36,7 @@ MANIFEST_KEYS = {
     "header_fingerprint",
     "utf8_valid",
     "contains_soh",
+    "line_endings",
     "contract_version",
 }
 HEADER = "TransactionID,CustomerID,TransactionAmount,Currency,TransactionTimestamp"
@@ -631,3 +632,28 @@ def test_manifest_flags_the_soh_control_byte(tmp_path: Path) -> None:
         result = ll.land_file(source, lake)
         manifest = json.loads((Path(result["path"]).parent / "_manifest.json").read_text())
         assert manifest["contains_soh"] is expected
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"h\na\nb\n", "lf"),
+        (b"h\r\na\r\nb", "crlf"),
+        (b"h\na\r\nb\n", "mixed"),
+        (b"h\r\na\rb\r\n", "mixed"),
+        (b"h", "none"),
+    ],
+)
+def test_manifest_records_line_endings(tmp_path: Path, content: bytes, expected: str) -> None:
+    source = tmp_path / "endings.csv"
+    source.write_bytes(content)
+    result = ll.land_file(source, tmp_path / "lake")
+    manifest = json.loads((Path(result["path"]).parent / "_manifest.json").read_text())
+    assert manifest["line_endings"] == expected
+
+
+def test_crlf_split_across_chunks_is_one_line_ending() -> None:
+    profiler = ll.ContentProfiler()
+    for chunk in (b"h\r", b"\na\r", b"\n"):
+        profiler.update(chunk)
+    assert profiler.result().line_endings == "crlf"
