@@ -38,6 +38,17 @@
     ,[ \t]*("(?:[^"]|"")*"|[^,"]*)[ \t]*
 {%- endmacro %}
 
+{#- A line that can open a quoted field running onto the next line: well-formed fields, then a
+    quoted field that is not closed. -#}
+{% macro csv_opens_multiline_field(line) -%}
+    {{ regex_matches(line, '^([ \t]*("([^"]|"")*"|[^,"]*)[ \t]*,)*[ \t]*"([^"]|"")*$') }}
+{%- endmacro %}
+
+{#- A line that can close such a field: the rest of the quoted field, then well-formed fields. -#}
+{% macro csv_closes_multiline_field(line) -%}
+    {{ regex_matches(line, '^([^"]|"")*"[ \t]*(,[ \t]*("([^"]|"")*"|[^,"]*)[ \t]*)*$') }}
+{%- endmacro %}
+
 {% macro csv_record_is_well_formed(record) -%}
     (strpos({{ record }}, '"') = 0
         or {{ regex_matches("',' || " ~ record, '^(' ~ csv_field_pattern() ~ ')+$') }})

@@ -30,21 +30,10 @@ FILES = sorted(EXPECTED)
 STATUS = {"accepted": "processed", "quarantined": "quarantined", "duplicate": "duplicate"}
 
 # Where the pipeline disagrees with the spec / README today: (test, file) -> the bug.
-STRAY_QUOTE = (
-    "a quote inside an unquoted field (line 2 'AC\"C', line 5 a trailing '\"') is taken as opening"
-    " a quoted span: staging pairs lines by quote-count parity, so lines 2-5 become one"
-    " SCHEMA_ERROR record and the good rows S-2, S-3 (lines 3, 4) are never processed"
-)
 KNOWN_BUGS: dict[str, dict[str, str]] = {
-    "reconciliation": {
-        "a14_stray_quotes.csv": STRAY_QUOTE,
-    },
-    "outcomes": {
-        "a14_stray_quotes.csv": STRAY_QUOTE,
-    },
-    "good_rows": {
-        "a14_stray_quotes.csv": STRAY_QUOTE,
-    },
+    "reconciliation": {},
+    "outcomes": {},
+    "good_rows": {},
     "record_text": {},
 }
 

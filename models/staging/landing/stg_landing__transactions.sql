@@ -58,7 +58,9 @@ headers as (
     from header_fields
 ),
 
--- a quoted field may span lines: a line with an odd number of quotes opens or closes a span
+-- a quoted field may span lines: a line with an odd number of quotes that is shaped like the
+-- start or the end of such a field opens or closes a span (a stray quote in an unquoted field
+-- does not)
 data_lines as (
     select
         run_id,
@@ -68,7 +70,12 @@ data_lines as (
         is_readable,
         coalesce(line_text, '') as line_text,
         coalesce(
-            (length(line_text) - length(replace(line_text, '"', ''))) % 2 = 1, false
+            (length(line_text) - length(replace(line_text, '"', ''))) % 2 = 1
+            and (
+                {{ csv_opens_multiline_field('line_text') }}
+                or {{ csv_closes_multiline_field('line_text') }}
+            ),
+            false
         ) as has_odd_quotes
     from lines
     where line_number > 1
