@@ -417,6 +417,21 @@ def build_manifest(
     }
 
 
+def skipped_result(source: Path, existing: LandedRun, profile: ContentProfile) -> dict[str, Any]:
+    """The result record of a file whose content was landed before (local and S3 alike)."""
+    return {
+        "status": "skipped",
+        "source": display_path(source),
+        "run_id": existing.run_id,
+        "path": existing.data_path,
+        "bytes": profile.size,
+        "sha256": profile.sha256,
+        "message": (
+            f"already landed: same sha256 as run_id={existing.run_id} ({existing.data_path})"
+        ),
+    }
+
+
 def _write_manifest(path: Path, manifest: dict[str, Any]) -> None:
     text = json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
     with open(path, "x", encoding="utf-8") as out:
@@ -450,18 +465,7 @@ def land_file_into(source: Path | str, lake: LakeBackend) -> dict[str, Any]:
         with lake.lock():
             existing = lake.find_landed(profile.sha256)
             if existing is not None:
-                return {
-                    "status": "skipped",
-                    "source": display_path(source),
-                    "run_id": existing.run_id,
-                    "path": existing.data_path,
-                    "bytes": profile.size,
-                    "sha256": profile.sha256,
-                    "message": (
-                        f"already landed: same sha256 as run_id={existing.run_id} "
-                        f"({existing.data_path})"
-                    ),
-                }
+                return skipped_result(source, existing, profile)
             # Taken after the copy completed and under the lock: commit order = run_id order.
             landed_at = _landing_moment(lake.latest_run_time())
             ingest_date = landed_at.date().isoformat()

@@ -62,6 +62,7 @@ from lake_landing import (
     open_source,
     parse_run_time,
     sanitize_file_name,
+    skipped_result,
 )
 
 LOG = logging.getLogger("land_csv")
@@ -868,17 +869,7 @@ def land_file_s3(source: Path | str, lake: S3Lake) -> dict[str, Any]:
             lake.discard(staged)
     profile = staged.profile
     if existing is not None:
-        return {
-            "status": "skipped",
-            "source": display_path(source),
-            "run_id": existing.run_id,
-            "path": existing.data_path,
-            "bytes": profile.size,
-            "sha256": profile.sha256,
-            "message": (
-                f"already landed: same sha256 as run_id={existing.run_id} ({existing.data_path})"
-            ),
-        }
+        return skipped_result(source, existing, profile)
     return {
         "status": "landed",
         "source": display_path(source),

@@ -42,8 +42,9 @@ class Lake:
         assert result.returncode == 0, result.stderr + result.stdout
         return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
 
-    def dbt(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        command = [
+    def dbt_command(self, *args: str) -> list[str]:
+        """The dbt command line for this lake (its own target and log directories)."""
+        return [
             str(DBT),
             *args,
             "--profiles-dir",
@@ -55,6 +56,9 @@ class Lake:
             "--log-path",
             str(self.root / "logs"),
         ]
+
+    def dbt(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        command = self.dbt_command(*args)
         result = subprocess.run(
             command, capture_output=True, text=True, env=self.env(), cwd=ROOT, check=False
         )

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from dbt_harness import DBT, FIXTURES, LOADER, ROOT, Lake
+from dbt_harness import FIXTURES, LOADER, ROOT, Lake
 from test_end_to_end import assert_fixture_outputs
 
 BATCHES = sorted((FIXTURES / "batches").glob("batch_*.csv"))
@@ -32,21 +32,6 @@ TIMEOUT_SECONDS = 300
 
 def snapshot(lake: Lake) -> dict[str, list[tuple]]:
     return {table: lake.table(table, AUDIT_COLUMNS) for table in CORE_TABLES}
-
-
-def dbt_command(lake: Lake, *args: str) -> list[str]:
-    return [
-        str(DBT),
-        *args,
-        "--profiles-dir",
-        str(ROOT / "profiles"),
-        "--project-dir",
-        str(ROOT),
-        "--target-path",
-        str(lake.root / "target"),
-        "--log-path",
-        str(lake.root / "logs"),
-    ]
 
 
 @contextmanager
@@ -137,7 +122,7 @@ def test_build_killed_between_models_is_repaired_by_the_next_build(tmp_path: Pat
     lake.build()
     landed_later = {entry["run_id"] for entry in lake.land(*BATCHES[1:])}
 
-    with started(dbt_command(lake, "build"), lake.env()) as build:
+    with started(lake.dbt_command("build"), lake.env()) as build:
         read_until(build, "OK created sql incremental model main_intermediate.int_transactions__")
         os.killpg(build.pid, signal.SIGKILL)
         assert build.wait(timeout=TIMEOUT_SECONDS) == -signal.SIGKILL
@@ -164,8 +149,8 @@ def test_two_builds_at_once_one_waits_or_fails_clearly(tmp_path: Path) -> None:
     lake.root.mkdir(parents=True, exist_ok=True)
 
     with (
-        started(dbt_command(lake, "build"), lake.env()) as first,
-        started(dbt_command(lake, "build"), lake.env()) as second,
+        started(lake.dbt_command("build"), lake.env()) as first,
+        started(lake.dbt_command("build"), lake.env()) as second,
     ):
         outputs = []
         for build in (first, second):
