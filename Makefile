@@ -14,7 +14,7 @@ DBT := $(BIN)/dbt
 DBT_FLAGS := --profiles-dir profiles --project-dir .
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help install lock demo test test-slow test-athena lint pytest clean
+.PHONY: help install lock demo test test-slow test-athena bench lint pytest clean
 
 help:
 	@echo "make demo   - sample data -> lake -> dbt build + docs on DuckDB ($(LAKE_ROOT)/warehouse.duckdb)"
@@ -72,6 +72,12 @@ pytest: install
 # Minutes-long reliability tests (kill tests, property-based batch splits).
 test-slow: install
 	$(BIN)/pytest -m slow
+
+# Benchmark (issue: scale and speed): ours vs a hand-written DuckDB script, pandas and Spark.
+ROWS ?= 1000000
+bench: install
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	$(BIN)/python scripts/bench.py --rows $(ROWS) --json bench/results_$(ROWS).json
 
 # The Athena target proven offline (also part of `make test` through pytest).
 test-athena: install

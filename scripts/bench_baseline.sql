@@ -17,41 +17,42 @@ create or replace temp table currencies as
 select distinct upper(trim(currency_code)) as currency_code
 from read_csv(getvariable('currencies_path'), header = true, all_varchar = true);
 
--- One row per record. A sixth column catches records with too many fields, NULL in the fifth
--- means too few (empty fields read as '' because nullstr is a byte that never occurs).
-create or replace temp table records as
-select
-    cast(lines.ordinality + 1 as bigint) as line_number,
-    lines.transaction_id as transaction_id_raw,
-    lines.customer_id as customer_id_raw,
-    lines.transaction_amount as transaction_amount_raw,
-    lines.currency as currency_raw,
-    lines.transaction_timestamp as transaction_timestamp_raw,
-    lines.extra_field is not null or lines.transaction_timestamp is null as has_schema_error
-from read_csv(
-    getvariable('input_path'),
-    header = false,
-    skip = 1,
-    auto_detect = false,
-    delim = ',',
-    quote = '"',
-    escape = '"',
-    null_padding = true,
-    strict_mode = false,
-    nullstr = chr(0),
-    columns = {
-        'transaction_id': 'varchar',
-        'customer_id': 'varchar',
-        'transaction_amount': 'varchar',
-        'currency': 'varchar',
-        'transaction_timestamp': 'varchar',
-        'extra_field': 'varchar'
-    }
-) with ordinality as lines;
-
--- Row-level rules: trim, type, and one flag per validation code (spec order).
+-- One row per record, trimmed and typed, with one flag per row-level validation code (spec
+-- order). A sixth column catches records with too many fields, NULL in the fifth means too few
+-- (empty fields read as '' because nullstr is a byte that never occurs).
 create or replace temp table checked as
 with
+
+records as (
+    select
+        cast(lines.ordinality + 1 as bigint) as line_number,
+        lines.transaction_id as transaction_id_raw,
+        lines.customer_id as customer_id_raw,
+        lines.transaction_amount as transaction_amount_raw,
+        lines.currency as currency_raw,
+        lines.transaction_timestamp as transaction_timestamp_raw,
+        lines.extra_field is not null or lines.transaction_timestamp is null as has_schema_error
+    from read_csv(
+        getvariable('input_path'),
+        header = false,
+        skip = 1,
+        auto_detect = false,
+        delim = ',',
+        quote = '"',
+        escape = '"',
+        null_padding = true,
+        strict_mode = false,
+        nullstr = chr(0),
+        columns = {
+            'transaction_id': 'varchar',
+            'customer_id': 'varchar',
+            'transaction_amount': 'varchar',
+            'currency': 'varchar',
+            'transaction_timestamp': 'varchar',
+            'extra_field': 'varchar'
+        }
+    ) with ordinality as lines
+),
 
 trimmed as (
     select
@@ -124,40 +125,57 @@ select
     ), '') as row_error
 from flagged;
 
--- Duplicate rules: the first valid version of an id (file order) wins, a later valid copy with
--- the same typed content is an exact duplicate, any other later record with that id conflicts.
-create or replace temp table classified as
+-- Duplicate rules, needed only for ids that occur more than once (about 1 % of the records):
+-- the first valid version of an id (file order) wins, a later valid copy with the same typed
+-- content is an exact duplicate, any other later record with that id conflicts.
+-- Every other record is accepted when it passed the row-level rules, else quarantined.
+create or replace temp table repeated_decisions as
 with
+
+repeated as (
+    select *
+    from checked
+    where transaction_id in (
+        select transaction_id
+        from checked
+        where transaction_id is not null
+        group by transaction_id
+        having count(*) > 1
+    )
+),
 
 winners as (
     select
         transaction_id,
-        min(line_number) as winner_line,
-        arg_min(
-            struct_pack(account_id, amount, currency, transaction_ts), line_number
-        ) as winner_content
-    from checked
+        line_number as winner_line,
+        account_id,
+        amount,
+        currency,
+        transaction_ts
+    from repeated
     where row_error is null
-    group by transaction_id
+    qualify row_number() over (partition by transaction_id order by line_number) = 1
 ),
 
 compared as (
     select
-        checked.*,
-        coalesce(checked.line_number = winners.winner_line, false) as is_winner,
-        coalesce(checked.line_number > winners.winner_line, false) as follows_winner,
+        repeated.line_number,
+        repeated.row_error,
+        coalesce(repeated.line_number = winners.winner_line, false) as is_winner,
+        coalesce(repeated.line_number > winners.winner_line, false) as follows_winner,
         coalesce(
-            struct_pack(
-                checked.account_id, checked.amount, checked.currency, checked.transaction_ts
-            ) = winners.winner_content,
+            repeated.account_id = winners.account_id
+            and repeated.amount = winners.amount
+            and repeated.currency = winners.currency
+            and repeated.transaction_ts = winners.transaction_ts,
             false
         ) as has_same_content
-    from checked
-    left join winners on checked.transaction_id = winners.transaction_id
+    from repeated
+    left join winners on repeated.transaction_id = winners.transaction_id
 )
 
 select
-    *,
+    line_number,
     case
         when row_error is null and is_winner then 'accepted'
         when row_error is null and has_same_content then 'duplicate'
@@ -171,6 +189,18 @@ select
         end
     ), '') as validation_error
 from compared;
+
+-- a view: each output scans the checked records once, joined to the few decisions above
+create or replace temp view classified as
+select
+    checked.*,
+    coalesce(
+        decided.record_status,
+        case when checked.row_error is null then 'accepted' else 'quarantined' end
+    ) as record_status,
+    coalesce(decided.validation_error, checked.row_error) as validation_error
+from checked
+left join repeated_decisions as decided on checked.line_number = decided.line_number;
 
 create or replace table processed_transactions as
 select
