@@ -75,8 +75,8 @@ MEMORY_LIMIT_ENV = "DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "8GB"
 DUCKDB_CONFIG = {"preserve_insertion_order": "false"}
 
-# pandas needs the whole file in memory several times over: peak RSS measured at 1M and 10M rows
-# is about 9 bytes per CSV byte (docs/benchmarks.md); skip it when that would not fit.
+# pandas needs the whole file in memory several times over: its peak RSS was 14 bytes per CSV
+# byte at 1M rows and 10 at 10M (docs/benchmarks.md); skip it when that would not fit.
 PANDAS_BYTES_PER_CSV_BYTE = 12
 OPTIONAL = ("pandas", "spark")
 SPARK_HEAP_GB = 8

@@ -60,13 +60,15 @@ def bars(result: dict[str, Any]) -> list[Bar]:
 
 
 def panel_title(result: dict[str, Any]) -> str:
-    load = result.get("load_avg", {}).get("start")
+    load = result.get("load_avg", {})
     machine = result.get("machine", {})
     parts = [f"{result['rows']:,} rows"]
     if machine:
         parts.append(f"{machine.get('nproc')} cores, {machine.get('mem_total_gb')} GB")
-    if load:
-        parts.append(f"load {load[0]:.1f} at start")
+    if load.get("start") and load.get("end"):
+        parts.append(f"load avg {load['start'][0]:.1f} at start, {load['end'][0]:.1f} at end")
+    if result.get("duckdb_memory_limit"):
+        parts.append(f"DuckDB memory limit {result['duckdb_memory_limit']}")
     return " - ".join(parts)
 
 
