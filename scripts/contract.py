@@ -43,6 +43,8 @@ MACRO_FILE = "macros/parsing/contract.sql"
 MACRO_NAME = "transaction_file_columns"
 MODEL_DOCS_FILE = "models/staging/landing/_landing__models.yml"
 STAGING_MODEL = "stg_landing__transactions"
+MARTS_DOCS_FILE = "models/marts/_marts__models.yml"
+PROCESSED_MODEL = "fct_transactions"
 LOADER_FILE = "scripts/lake_landing.py"
 RAW_SUFFIX = "_raw"
 BOM = "\ufeff"
@@ -144,11 +146,16 @@ def header_names(header: str) -> list[str]:
 
 
 def header_matches(header: str | None, contract: Contract) -> bool:
-    """Whether the header names exactly the contract's columns, once each, in any order."""
+    """Whether the header names every required column and only declared ones, once each, in
+    any order (optional columns, added by minor contract versions, may be absent)."""
     if header is None:
         return False
     names = header_names(header)
-    return len(names) == len(set(names)) and set(names) == set(contract.names)
+    return (
+        len(names) == len(set(names))
+        and contract.required <= set(names)
+        and set(names) <= set(contract.names)
+    )
 
 
 def header_fingerprint(header: str) -> str:
@@ -629,7 +636,7 @@ class Drift:
 
 _JINJA_COMMENT_RE = re.compile(r"\{#.*?#\}", re.DOTALL)
 _DICT_LITERAL_RE = re.compile(r"\{([^{}]*)\}")
-_DICT_ITEM_RE = re.compile(r"""(['"])(\w+)\1\s*:\s*(['"])(.*?)\3""")
+_DICT_ITEM_RE = re.compile(r"""(['"])(\w+)\1\s*:\s*(?:(['"])(.*?)\3|(true|false)\b)""")
 _LOADER_VERSION_RE = re.compile(
     r"""^CONTRACT_VERSION\s*(?::\s*\w+\s*)?=\s*(['"])(.*?)\1""", re.MULTILINE
 )
@@ -645,17 +652,18 @@ def macro_body(text: str, name: str) -> str | None:
     return None if match is None else _JINJA_COMMENT_RE.sub("", match.group(1))
 
 
-def macro_file_columns(text: str) -> list[tuple[str, str]] | None:
-    """(header, column) pairs of ``transaction_file_columns()`` in order; None if absent."""
+def macro_file_columns(text: str) -> list[tuple[str, str, bool]] | None:
+    """(header, column, required) of ``transaction_file_columns()`` in order; None if absent."""
     body = macro_body(text, MACRO_NAME)
     if body is None:
         return None
-    pairs = []
+    columns = []
     for literal in _DICT_LITERAL_RE.findall(body):
-        items = {key: value for _, key, _, value in _DICT_ITEM_RE.findall(literal)}
+        items = {key: string or flag for _, key, _, string, flag in _DICT_ITEM_RE.findall(literal)}
         if "header" in items or "column" in items:
-            pairs.append((items.get("header", ""), items.get("column", "")))
-    return pairs
+            required = items.get("required") == "true"
+            columns.append((items.get("header", ""), items.get("column", ""), required))
+    return columns
 
 
 def _indent(line: str) -> int:
@@ -731,8 +739,11 @@ def _read(root: Path, relative: str) -> str | None:
         return None
 
 
-def _show_pairs(pairs: Sequence[tuple[str, str]]) -> str:
-    return ", ".join(f"{header}->{column}" for header, column in pairs)
+def _show_columns(columns: Sequence[tuple[str, str, bool]]) -> str:
+    return ", ".join(
+        f"{header}->{column}{'' if required else ' (optional)'}"
+        for header, column, required in columns
+    )
 
 
 def _macro_drift(root: Path, contract: Contract) -> list[Drift]:
@@ -742,14 +753,14 @@ def _macro_drift(root: Path, contract: Contract) -> list[Drift]:
     found = macro_file_columns(text)
     if found is None:
         return [Drift(MACRO_FILE, f"macro {MACRO_NAME}() not found")]
-    expected = [(c.name, c.column) for c in contract.columns]
+    expected = [(c.name, c.column, c.required) for c in contract.columns]
     if found == expected:
         return []
     return [
         Drift(
             MACRO_FILE,
-            f"{MACRO_NAME}() lists [{_show_pairs(found)}] but {CONTRACT_FILE} declares "
-            f"[{_show_pairs(expected)}] (header -> column, same names in the same order)",
+            f"{MACRO_NAME}() lists [{_show_columns(found)}] but {CONTRACT_FILE} declares "
+            f"[{_show_columns(expected)}] (header -> column, required, in the same order)",
         )
     ]
 
@@ -773,6 +784,23 @@ def _model_docs_drift(root: Path, contract: Contract) -> list[Drift]:
         if name.endswith(RAW_SUFFIX) and name not in expected
     ]
     return drifts
+
+
+def _marts_drift(root: Path, contract: Contract) -> list[Drift]:
+    """Optional columns flow into the processed model: its enforced contract declares them."""
+    optional = [c.column for c in contract.columns if not c.required]
+    if not optional:
+        return []
+    documented = documented_columns(_read(root, MARTS_DOCS_FILE) or "", PROCESSED_MODEL) or {}
+    return [
+        Drift(
+            MARTS_DOCS_FILE,
+            f"{PROCESSED_MODEL}: optional contract column {name} is not declared (name, "
+            "data_type varchar, description)",
+        )
+        for name in optional
+        if not documented.get(name)
+    ]
 
 
 def _pattern_drift(root: Path, contract: Contract) -> list[Drift]:
@@ -829,7 +857,7 @@ def check_drift(root: Path | str = REPO_ROOT) -> list[Drift]:
         contract = load_contract(root / CONTRACT_FILE)
     except ContractError as exc:
         return [Drift(CONTRACT_FILE, str(exc))]
-    checks = (_macro_drift, _model_docs_drift, _pattern_drift, _allowlist_drift)
+    checks = (_macro_drift, _model_docs_drift, _marts_drift, _pattern_drift, _allowlist_drift)
     return [
         drift for check_ in (*checks, _loader_version_drift) for drift in check_(root, contract)
     ]

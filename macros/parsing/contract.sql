@@ -1,12 +1,14 @@
-{#- The transactions file contract as dbt sees it: header name -> model column, in file order.
-    Must agree with contracts/transactions.schema.json (the source of truth; make lint checks). -#}
+{#- The transactions file contract as dbt sees it: header name -> model column, in file order,
+    and whether the column is required. Must agree with contracts/transactions.schema.json (the
+    source of truth; `make lint` checks). Optional columns (added by minor contract versions) may
+    be absent from a file and are carried to fct_transactions as trimmed text. -#}
 {% macro transaction_file_columns() %}
     {{ return([
-        {'header': 'TransactionID', 'column': 'transaction_id'},
-        {'header': 'CustomerID', 'column': 'customer_id'},
-        {'header': 'TransactionAmount', 'column': 'transaction_amount'},
-        {'header': 'Currency', 'column': 'currency'},
-        {'header': 'TransactionTimestamp', 'column': 'transaction_timestamp'},
+        {'header': 'TransactionID', 'column': 'transaction_id', 'required': true},
+        {'header': 'CustomerID', 'column': 'customer_id', 'required': true},
+        {'header': 'TransactionAmount', 'column': 'transaction_amount', 'required': true},
+        {'header': 'Currency', 'column': 'currency', 'required': true},
+        {'header': 'TransactionTimestamp', 'column': 'transaction_timestamp', 'required': true},
     ]) }}
 {% endmacro %}
 

@@ -191,6 +191,9 @@ final as (
         amount,
         currency,
         transaction_ts,
+        {%- for column in transaction_file_columns() if not column.required %}
+        {{ column.column }},
+        {%- endfor %}
         full_validation_error as validation_error,
         record_status,
         {{ build_started_at() }} as classified_at

@@ -11,6 +11,8 @@
     post_hook=["{{ iceberg_housekeeping(this) }}"],
 ) }}
 
+{%- set optional_columns = transaction_file_columns() | rejectattr('required') | list %}
+
 with
 
 accepted as (
@@ -20,6 +22,9 @@ accepted as (
         amount,
         currency,
         transaction_ts,
+        {%- for column in optional_columns %}
+        {{ column.column }},
+        {%- endfor %}
         run_id,
         source_file,
         line_number,
@@ -41,6 +46,9 @@ final as (
         cast(run_id as varchar) as run_id,
         cast(source_file as varchar) as source_file,
         cast(line_number as bigint) as line_number,
+        {%- for column in optional_columns %}
+        cast({{ column.column }} as varchar) as {{ column.column }},
+        {%- endfor %}
         cast(landed_at as {{ timestamp_type() }}) as ingested_at
     from accepted
 )

@@ -25,6 +25,7 @@ class Lake:
     """A lake root with its own DuckDB warehouse, dbt target and log directories."""
 
     root: Path
+    project: Path = ROOT  # the dbt project (and loader) to use; tests may copy and change it
 
     def env(self) -> dict[str, str]:
         return {
@@ -35,7 +36,13 @@ class Lake:
 
     def land(self, *files: Path) -> list[dict]:
         result = subprocess.run(
-            [sys.executable, str(LOADER), "--lake-root", str(self.root), *map(str, files)],
+            [
+                sys.executable,
+                str(self.project / LOADER.relative_to(ROOT)),
+                "--lake-root",
+                str(self.root),
+                *map(str, files),
+            ],
             capture_output=True,
             text=True,
             env=self.env(),
@@ -50,9 +57,9 @@ class Lake:
             str(DBT),
             *args,
             "--profiles-dir",
-            str(ROOT / "profiles"),
+            str(self.project / "profiles"),
             "--project-dir",
-            str(ROOT),
+            str(self.project),
             "--target-path",
             str(self.root / "target"),
             "--log-path",
@@ -62,7 +69,7 @@ class Lake:
     def dbt(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         command = self.dbt_command(*args)
         result = subprocess.run(
-            command, capture_output=True, text=True, env=self.env(), cwd=ROOT, check=False
+            command, capture_output=True, text=True, env=self.env(), cwd=self.project, check=False
         )
         if check:
             assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]

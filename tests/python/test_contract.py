@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 import shutil
 import subprocess
@@ -469,6 +470,18 @@ def test_header_does_not_match(contract: ct.Contract, header: str | None) -> Non
         assert ct.header_fingerprint(header) != contract.fingerprint
 
 
+def test_optional_column_may_be_absent_but_not_undeclared(contract: ct.Contract) -> None:
+    """A minor version adds an optional column: old files still match, undeclared ones do not."""
+    schema = json.loads(json.dumps(contract.schema))
+    schema["properties"]["Channel"] = {"type": "string", "x-column": "channel"}
+    evolved = ct.contract_from_schema(schema)
+    assert ct.header_matches(",".join(HEADERS), evolved)
+    assert ct.header_matches(",".join(["Channel", *HEADERS]), evolved)
+    assert not ct.header_matches(",".join([*HEADERS, "Channel", "Channel"]), evolved)
+    assert not ct.header_matches(",".join([*HEADERS, "Memo"]), evolved)
+    assert not ct.header_matches(",".join(["Channel", *HEADERS[1:]]), evolved)
+
+
 def test_header_fingerprint_is_stable_sha256() -> None:
     fingerprint = ct.header_fingerprint("b,a")
     assert re.fullmatch(r"[0-9a-f]{64}", fingerprint)
@@ -566,8 +579,8 @@ def test_drift_check_fails_when_one_place_changes(
 def test_drift_check_fails_when_the_macro_order_differs(repo_copy: Path) -> None:
     macro = repo_copy / ct.MACRO_FILE
     text = macro.read_text(encoding="utf-8")
-    a = "{'header': 'TransactionID', 'column': 'transaction_id'},"
-    b = "{'header': 'CustomerID', 'column': 'customer_id'},"
+    a = "{'header': 'TransactionID', 'column': 'transaction_id', 'required': true},"
+    b = "{'header': 'CustomerID', 'column': 'customer_id', 'required': true},"
     macro.write_text(text.replace(f"{a}\n        {b}", f"{b}\n        {a}"), encoding="utf-8")
     drifts = ct.check_drift(repo_copy)
     assert [d.place for d in drifts] == [ct.MACRO_FILE]

@@ -40,22 +40,39 @@ header_fields as (
     where line_number = 1
 ),
 
-headers as (
+-- the header matches the contract when it names every required column and only declared
+-- columns, each once (optional columns, added by minor contract versions, may be absent)
+header_positions as (
     select
         run_id,
+        is_parseable,
+        {{ array_size('field_names') }} as field_count,
         {%- for column in file_columns %}
         {{ array_index_of('field_names', "'" ~ column.header ~ "'") }}
             as {{ column.column }}_position,
         {%- endfor %}
+        0
+        {%- for column in file_columns %}
+        + case
+            when {{ array_index_of('field_names', "'" ~ column.header ~ "'") }} is null then 0
+            else 1
+        end
+        {%- endfor %} as declared_count
+    from header_fields
+),
+
+headers as (
+    select
+        *,
         coalesce(
             is_parseable
-            and {{ array_size('field_names') }} = {{ file_columns | length }}
-            {%- for column in file_columns %}
-            and {{ array_index_of('field_names', "'" ~ column.header ~ "'") }} is not null
+            and field_count = declared_count
+            {%- for column in file_columns if column.required %}
+            and {{ column.column }}_position is not null
             {%- endfor %},
             false
         ) as matches_contract
-    from header_fields
+    from header_positions
 ),
 
 -- a quoted field may span lines: a line with an odd number of quotes that is shaped like the
@@ -179,6 +196,7 @@ split_records as (
         records.source_line_count,
         manifests.landed_at,
         headers.matches_contract,
+        headers.field_count,
         {%- for column in file_columns %}
         headers.{{ column.column }}_position,
         {%- endfor %}
@@ -211,14 +229,14 @@ received as (
         landed_at,
         {%- for column in file_columns %}
         case
-            when {{ array_size('field_values') }} = {{ file_columns | length }}
+            when {{ array_size('field_values') }} = field_count
                 then {{ array_element('field_values', column.column ~ '_position') }}
         end as {{ column.column }}_raw,
         {%- endfor %}
         coalesce(
             matches_contract
             and is_well_formed
-            and {{ array_size('field_values') }} = {{ file_columns | length }},
+            and {{ array_size('field_values') }} = field_count,
             false
         ) as is_parseable
     from fields
@@ -316,7 +334,7 @@ checked as (
         converted.*,
         not converted.is_parseable as has_schema_error,
         converted.is_parseable and (
-            {%- for column in file_columns %}
+            {%- for column in file_columns if column.required %}
             converted.{{ column.column }}_text is null{{ ' or' if not loop.last }}
             {%- endfor %}
         ) as has_null_value_error,
@@ -353,6 +371,9 @@ final as (
         amount,
         currency_code as currency,
         transaction_ts,
+        {%- for column in file_columns if not column.required %}
+        {{ column.column }}_text as {{ column.column }},
+        {%- endfor %}
         has_schema_error,
         has_null_value_error,
         has_type_error,
