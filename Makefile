@@ -65,6 +65,7 @@ lint: install
 	$(BIN)/ruff format --check scripts tests/python
 	$(BIN)/python scripts/contract.py check-drift
 	$(BIN)/python scripts/secret_scan.py
+	$(BIN)/python scripts/check_workflows.py
 	LAKE_ROOT=$$(mktemp -d) $(BIN)/sqlfluff lint models analyses tests/dbt
 
 pytest: install
