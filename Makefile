@@ -100,6 +100,7 @@ SSE_ARGS = --sse $(LAKE_SSE) $(if $(LAKE_KMS_KEY_ID),--kms-key-id $(LAKE_KMS_KEY
 prod: export RAW_S3_URI = $(patsubst %/,%,$(LAKE_S3_URI))/raw/transactions/
 prod: export RAW_GLUE_DATABASE = $(ATHENA_SCHEMA)_raw
 prod: export DBT_TARGET = athena
+prod: export LOG_FORMAT = json
 
 prod:
 	FILES="$(FILES)" INBOX="$(INBOX)" $(PYTHON) scripts/prod_preflight.py

@@ -25,6 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from jsonlog import configure_logging, emit, json_logs
 from lake_landing import (
     LandingError,
     LocalLake,
@@ -196,7 +197,7 @@ def _registered(record: dict[str, Any], catalog: Any) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format=f"{PROG}: %(levelname)s: %(message)s")
+    configure_logging(PROG)
     if args.s3_uri is None:
         given = [name for name in S3_ONLY_OPTIONS if getattr(args, name) is not None]
         if given:
@@ -217,11 +218,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         record["source"] = shown
         if record["status"] == "error":
             exit_code = 1
-            print(f"{PROG}: error: {shown}: {record['message']}", file=sys.stderr, flush=True)
-        elif record["status"] == "skipped":
-            print(f"{PROG}: skipped: {shown}: {record['message']}", file=sys.stderr, flush=True)
+        _report(record)
         print(json.dumps(record), flush=True)
     return exit_code
+
+
+def _report(record: dict[str, Any]) -> None:
+    """The file's diagnostic on stderr: a JSON line for every file with LOG_FORMAT=json, else a
+    text line for an error or a skip (stdout keeps the result records either way)."""
+    status = record["status"]
+    if json_logs():
+        level = {"landed": "info", "skipped": "warning"}.get(status, "error")
+        emit(f"file_{status}", level, sys.stderr, **record)
+    elif status in {"error", "skipped"}:
+        print(f"{PROG}: {status}: {record['source']}: {record['message']}", file=sys.stderr)
 
 
 if __name__ == "__main__":
