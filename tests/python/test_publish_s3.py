@@ -171,3 +171,55 @@ def test_the_metrics_relation_comes_from_dbt_manifest(tmp_path: Path) -> None:
 )
 def test_athena_text_values_become_the_local_json(text: str | None, kind: str, value: Any) -> None:
     assert publish.athena_value(text, kind) == value
+
+
+class FakeAthena:
+    """Just enough of the Athena client: states in turn, then result pages."""
+
+    def __init__(self, states: list[str], pages: list[list[list[str | None]]]) -> None:
+        self.states = states
+        self.pages = pages
+        self.requests: list[dict[str, Any]] = []
+
+    def start_query_execution(self, **request: Any) -> dict[str, Any]:
+        self.requests.append(request)
+        return {"QueryExecutionId": "q1"}
+
+    def get_query_execution(self, QueryExecutionId: str) -> dict[str, Any]:
+        state = self.states.pop(0)
+        return {"QueryExecution": {"Status": {"State": state, "StateChangeReason": "boom"}}}
+
+    def get_paginator(self, name: str) -> Any:
+        assert name == "get_query_results"
+        info = [{"Type": "varchar"}, {"Type": "bigint"}]
+        pages = [
+            {
+                "ResultSet": {
+                    "ResultSetMetadata": {"ColumnInfo": info},
+                    "Rows": [cells(r) for r in p],
+                }
+            }
+            for p in self.pages
+        ]
+        return type("Paginator", (), {"paginate": lambda _self, **_: iter(pages)})()
+
+
+def test_athena_metrics_wait_page_and_take_the_header_from_the_first_page() -> None:
+    pages = [[["run_id", "input_rows"], ["r1", "3"]], [["r2", None]]]
+    client = FakeAthena(["QUEUED", "RUNNING", "SUCCEEDED"], pages)
+    metrics = publish.AthenaMetrics(client, ("s_marts", "run_metrics"), "wg", "s3://r/", sleep=id)
+    assert metrics.run_metrics() == [
+        {"run_id": "r1", "input_rows": 3},
+        {"run_id": "r2", "input_rows": None},
+    ]
+    [request] = client.requests
+    assert request["QueryString"] == 'select * from "s_marts"."run_metrics" order by run_id'
+    assert request["WorkGroup"] == "wg"
+    assert request["ResultConfiguration"] == {"OutputLocation": "s3://r/"}
+
+
+def test_a_failed_athena_query_refuses_naming_the_query() -> None:
+    client = FakeAthena(["RUNNING", "FAILED"], [])
+    metrics = publish.AthenaMetrics(client, ("s_marts", "run_metrics"), "wg", sleep=id)
+    with pytest.raises(publish.PublishRefused, match=r"Athena query q1 .* FAILED: boom"):
+        metrics.run_metrics()
