@@ -12,6 +12,9 @@ STAMP := $(VENV)/.installed
 LAKE_ROOT ?= lake
 DBT := $(BIN)/dbt
 DBT_FLAGS := --profiles-dir profiles --project-dir .
+# Production-style builds (demo, prod, bench) skip dbt unit tests: they check the logic, not the
+# data, and `make test` runs them on every change.
+DBT_BUILD_FLAGS := $(DBT_FLAGS) --exclude-resource-type unit_test
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 .PHONY: help install lock demo test test-slow test-athena bench lint pytest clean prod
@@ -50,7 +53,7 @@ demo: install
 	  --output $(SAMPLE_DIR)/transactions_2024q1_late.csv
 	LAKE_ROOT=$(LAKE_ROOT) $(BIN)/python scripts/land_csv.py \
 	  $(SAMPLE_DIR)/transactions_2024q1.csv $(SAMPLE_DIR)/transactions_2024q1_late.csv
-	LAKE_ROOT=$(LAKE_ROOT) $(DBT) build $(DBT_FLAGS)
+	LAKE_ROOT=$(LAKE_ROOT) $(DBT) build $(DBT_BUILD_FLAGS)
 	LAKE_ROOT=$(LAKE_ROOT) $(BIN)/python scripts/publish.py --target-path target
 	LAKE_ROOT=$(LAKE_ROOT) $(DBT) docs generate $(DBT_FLAGS) --quiet
 	LAKE_ROOT=$(LAKE_ROOT) $(BIN)/python scripts/show_results.py

@@ -246,6 +246,10 @@ def dbt_build_command(lake: Path) -> list[str]:
         str(lake / "target"),
         "--log-path",
         str(lake / "logs"),
+        # a production build, like `make demo`/`make prod`: unit tests check the logic, not the
+        # data, and run in `make test`
+        "--exclude-resource-type",
+        "unit_test",
     ]
 
 

@@ -5,10 +5,7 @@
 {% macro last_processed_run_id(relation) %}
     {%- if not execute -%}{{ return(none) }}{%- endif -%}
     {%- set last = run_query('select max(run_id) from ' ~ relation).columns[0].values()[0] -%}
-    {%- if last is not none and not modules.re.match('^[0-9]{8}T[0-9]{12}Z_[0-9a-f]{8}$', last) -%}
-        {{ exceptions.raise_compiler_error('unexpected run_id in ' ~ relation ~ ': ' ~ last) }}
-    {%- endif -%}
-    {{ return(last) }}
+    {{ return(checked_run_id(last, relation)) }}
 {% endmacro %}
 
 {% macro new_runs_only(column='run_id') -%}
@@ -23,4 +20,29 @@
 {#- The build's start time as a timestamp literal (audit columns such as quarantined_at). -#}
 {% macro build_started_at() -%}
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ timestamp_type() }})
+{%- endmacro %}
+
+{#- The first run_id classified by the latest build of `relation` (a model with classified_at),
+    as a validated literal; none when the relation is empty. Tests use it to check only what the
+    latest build added. -#}
+{% macro latest_build_first_run_id(relation) %}
+    {%- if not execute or load_relation(relation) is none -%}{{ return(none) }}{%- endif -%}
+    {%- set first = run_query(
+        'select min(run_id) from ' ~ relation
+        ~ ' where classified_at = (select max(classified_at) from ' ~ relation ~ ')'
+    ).columns[0].values()[0] -%}
+    {{ return(checked_run_id(first, relation)) }}
+{% endmacro %}
+
+{#- run_ids read back from a table become SQL literals: refuse anything the loader would not
+    write. -#}
+{% macro checked_run_id(value, relation) %}
+    {%- if value is not none and not modules.re.match(run_id_pattern(), value) -%}
+        {{ exceptions.raise_compiler_error('unexpected run_id in ' ~ relation ~ ': ' ~ value) }}
+    {%- endif -%}
+    {{ return(value) }}
+{% endmacro %}
+
+{% macro run_id_pattern() -%}
+    {{ return('^[0-9]{8}T[0-9]{12}Z_[0-9a-f]{8}$') }}
 {%- endmacro %}

@@ -249,7 +249,7 @@
 {#- Manifest values become SQL literals and paths: refuse anything the loader would not write. -#}
 {% macro validate_landed_run(run) %}
     {%- set checks = [
-        (run[0], '^[0-9]{8}T[0-9]{12}Z_[0-9a-f]{8}$', 'run_id'),
+        (run[0], run_id_pattern(), 'run_id'),
         (run[1], '^[0-9]{4}-[0-9]{2}-[0-9]{2}$', 'ingest_date'),
         (run[2], '^[A-Za-z0-9_-][A-Za-z0-9._-]*[.]csv$', 'file_name'),
     ] -%}

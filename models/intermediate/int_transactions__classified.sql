@@ -22,6 +22,15 @@ batch as (
     where {{ new_runs_only() }}
 ),
 
+batch_ids as (
+    select
+        transaction_id,
+        count(*) as records
+    from batch
+    where transaction_id is not null
+    group by transaction_id
+),
+
 accepted_history as (
     select
         transaction_id,
@@ -35,11 +44,41 @@ accepted_history as (
     from {{ this }}
     where
         record_status = 'accepted'
-        and transaction_id in (select batch.transaction_id from batch)
+        and transaction_id in (select batch_ids.transaction_id from batch_ids)
     {%- else -%}
     from batch
     where 1 = 0
     {%- endif %}
+),
+
+-- the duplicate rules only concern ids that occur more than once in the batch or were accepted
+-- before (about 1 % of the records); every other record is its id's only version
+contested_ids as (
+    select batch_ids.transaction_id
+    from batch_ids
+    where batch_ids.records > 1
+    union
+    select accepted_history.transaction_id
+    from accepted_history
+),
+
+contested as (
+    select *
+    from batch
+    where transaction_id in (select contested_ids.transaction_id from contested_ids)
+),
+
+uncontested as (
+    select
+        *,
+        validation_error is null as is_winner,
+        false as follows_accepted_version,
+        false as has_same_content,
+        false as has_duplicate_conflict
+    from batch
+    where
+        transaction_id is null
+        or transaction_id not in (select contested_ids.transaction_id from contested_ids)
 ),
 
 valid_versions as (
@@ -55,7 +94,7 @@ valid_versions as (
             partition by transaction_id
             order by run_id, line_number
         ) as version_rank
-    from batch
+    from contested
     where validation_error is null
 ),
 
@@ -82,27 +121,31 @@ winners as (
 
 compared as (
     select
-        batch.*,
+        contested.*,
         coalesce(
-            winners.run_id = batch.run_id and winners.line_number = batch.line_number, false
+            winners.run_id = contested.run_id and winners.line_number = contested.line_number,
+            false
         ) as is_winner,
         coalesce(
-            winners.run_id < batch.run_id
-            or (winners.run_id = batch.run_id and winners.line_number < batch.line_number),
+            winners.run_id < contested.run_id
+            or (
+                winners.run_id = contested.run_id
+                and winners.line_number < contested.line_number
+            ),
             false
         ) as follows_accepted_version,
         coalesce(
-            winners.account_id = batch.account_id
-            and winners.amount = batch.amount
-            and winners.currency = batch.currency
-            and winners.transaction_ts = batch.transaction_ts,
+            winners.account_id = contested.account_id
+            and winners.amount = contested.amount
+            and winners.currency = contested.currency
+            and winners.transaction_ts = contested.transaction_ts,
             false
         ) as has_same_content
-    from batch
-    left join winners on batch.transaction_id = winners.transaction_id
+    from contested
+    left join winners on contested.transaction_id = winners.transaction_id
 ),
 
-flagged as (
+contested_flagged as (
     select
         *,
         follows_accepted_version
@@ -110,31 +153,48 @@ flagged as (
     from compared
 ),
 
-final as (
+flagged as (
+    select * from contested_flagged
+    union all
+    select * from uncontested
+),
+
+statuses as (
     select
-        run_id,
-        ingest_date,
-        source_file,
-        line_number,
-        landed_at,
-        record_text,
-        transaction_id_raw,
-        customer_id_raw,
-        transaction_amount_raw,
-        currency_raw,
-        transaction_timestamp_raw,
-        transaction_id,
-        account_id,
-        amount,
-        currency,
-        transaction_ts,
-        {{ validation_error() }} as validation_error,
+        *,
+        {{ validation_error() }} as full_validation_error,
         case
             when validation_error is null and is_winner then 'accepted'
             when validation_error is null and not has_duplicate_conflict then 'duplicate'
             else 'quarantined'
         end as record_status
     from flagged
+),
+
+-- values as received are kept for quarantined records only (the raw file keeps them all)
+final as (
+    select
+        run_id,
+        ingest_date,
+        source_file,
+        line_number,
+        source_line_count,
+        landed_at,
+        case when record_status = 'quarantined' then record_text end as record_text,
+        {%- for column in transaction_file_columns() %}
+        case
+            when record_status = 'quarantined' then {{ column.column }}_raw
+        end as {{ column.column }}_raw,
+        {%- endfor %}
+        transaction_id,
+        account_id,
+        amount,
+        currency,
+        transaction_ts,
+        full_validation_error as validation_error,
+        record_status,
+        {{ build_started_at() }} as classified_at
+    from statuses
 )
 
 select * from final

@@ -1,12 +1,36 @@
--- Reconciliation, per landed run: records in = processed + quarantined + exact duplicates.
--- Records are counted from the raw layer (staging), each outcome from its own model.
+{#-
+    Reconciliation, per landed run:
+      non-blank data lines in the raw file = lines covered by the records classified from it
+      records classified = processed + quarantined + exact duplicates
+    The lines are counted from the raw layer itself, independently of the parsing in staging; the
+    records from int_transactions__classified and each outcome from its own model. Only the runs
+    of the latest classification build are checked (earlier runs were checked by the build that
+    classified them), so the cost follows the new data; var reconcile_all_runs: true checks every
+    run.
+-#}
+{%- set first_run = none if var('reconcile_all_runs', false)
+    else latest_build_first_run_id(ref('int_transactions__classified')) -%}
+{%- set in_scope = "run_id >= '" ~ first_run ~ "'" if first_run else '1 = 1' -%}
+
 with
 
-records_in as (
+raw_lines as (
     select
         run_id,
-        count(*) as records
-    from {{ ref('stg_landing__transactions') }}
+        count(*) as line_total
+    from {{ source('landing', 'transaction_lines') }}
+    where {{ in_scope }} and line_number > 1 and coalesce(line_text, '') <> ''
+    group by run_id
+),
+
+classified as (
+    select
+        run_id,
+        count(*) as records,
+        sum(source_line_count) as line_total,
+        sum(case when record_status = 'duplicate' then 1 else 0 end) as duplicates
+    from {{ ref('int_transactions__classified') }}
+    where {{ in_scope }}
     group by run_id
 ),
 
@@ -15,6 +39,7 @@ processed as (
         run_id,
         count(*) as records
     from {{ ref('fct_transactions') }}
+    where {{ in_scope }}
     group by run_id
 ),
 
@@ -23,30 +48,26 @@ quarantined as (
         run_id,
         count(*) as records
     from {{ ref('quarantine_transactions') }}
-    group by run_id
-),
-
-duplicates as (
-    select
-        run_id,
-        count(*) as records
-    from {{ ref('int_transactions__classified') }}
-    where record_status = 'duplicate'
+    where {{ in_scope }}
     group by run_id
 ),
 
 final as (
     select
-        records_in.run_id,
-        records_in.records as records_in,
+        coalesce(raw_lines.run_id, classified.run_id) as run_id,
+        coalesce(raw_lines.line_total, 0) as raw_lines,
+        coalesce(classified.line_total, 0) as classified_lines,
+        coalesce(classified.records, 0) as records,
         coalesce(processed.records, 0) as processed,
         coalesce(quarantined.records, 0) as quarantined,
-        coalesce(duplicates.records, 0) as duplicates
-    from records_in
-    left join processed on records_in.run_id = processed.run_id
-    left join quarantined on records_in.run_id = quarantined.run_id
-    left join duplicates on records_in.run_id = duplicates.run_id
+        coalesce(classified.duplicates, 0) as duplicates
+    from raw_lines
+    full outer join classified on raw_lines.run_id = classified.run_id
+    left join processed on coalesce(raw_lines.run_id, classified.run_id) = processed.run_id
+    left join quarantined on coalesce(raw_lines.run_id, classified.run_id) = quarantined.run_id
 )
 
 select * from final
-where records_in != processed + quarantined + duplicates
+where
+    raw_lines <> classified_lines
+    or records <> processed + quarantined + duplicates

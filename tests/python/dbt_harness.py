@@ -16,6 +16,8 @@ BIN = Path(sys.executable).parent
 DBT = BIN / "dbt"
 LOADER = ROOT / "scripts" / "land_csv.py"
 FIXTURES = ROOT / "tests" / "fixtures"
+# Build start times (the only columns that differ between two builds of the same raw layer).
+AUDIT_COLUMNS = ("quarantined_at", "classified_at")
 
 
 @dataclass

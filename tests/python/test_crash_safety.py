@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from dbt_harness import FIXTURES, LOADER, ROOT, Lake
+from dbt_harness import AUDIT_COLUMNS, FIXTURES, LOADER, ROOT, Lake
 from test_end_to_end import assert_fixture_outputs
 
 BATCHES = sorted((FIXTURES / "batches").glob("batch_*.csv"))
@@ -23,7 +23,6 @@ CORE_TABLES = (
     "main_marts.quarantine_transactions",
     "main_marts.fct_month_end_balances",
 )
-AUDIT_COLUMNS = ("quarantined_at",)
 HEADER = b"TransactionID,CustomerID,TransactionAmount,Currency,TransactionTimestamp\n"
 LARGE_FILE_BYTES = 200 * 1024 * 1024
 POLL_SECONDS = 0.002

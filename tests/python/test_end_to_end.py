@@ -9,12 +9,11 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
-from dbt_harness import FIXTURES, ROOT, Lake
+from dbt_harness import AUDIT_COLUMNS, FIXTURES, ROOT, Lake
 
 GENERATOR = ROOT / "scripts" / "generate_transactions.py"
 
 BATCHES = sorted((FIXTURES / "batches").glob("batch_*.csv"))
-AUDIT_COLUMNS = ("quarantined_at",)
 CORE_TABLES = (
     "main_marts.fct_transactions",
     "main_marts.quarantine_transactions",

@@ -3,7 +3,7 @@ them gives exactly what one `--full-refresh` build of the same landed lake gives
 the spec's duplicate rules applied naively in landing order.
 
 The comparison is on the SAME lake (run_ids, landing times and thus "first landed wins" are the
-same); only `quarantined_at`, the build's start time, may differ.
+same); only the audit columns (the build's start time) may differ.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from dbt_harness import Lake
+from dbt_harness import AUDIT_COLUMNS, Lake
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -25,7 +25,6 @@ CORE_TABLES = (
     "main_marts.quarantine_transactions",
     "main_marts.fct_month_end_balances",
 )
-AUDIT_COLUMNS = ("quarantined_at",)
 HEADER = "TransactionID,CustomerID,TransactionAmount,Currency,TransactionTimestamp"
 
 # Field values and what the spec makes of them (None: invalid, with the code it fails).

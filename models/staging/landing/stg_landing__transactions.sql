@@ -69,16 +69,22 @@ data_lines as (
         line_number,
         is_readable,
         coalesce(line_text, '') as line_text,
-        coalesce(
-            (length(line_text) - length(replace(line_text, '"', ''))) % 2 = 1
-            and (
-                {{ csv_opens_multiline_field('line_text') }}
-                or {{ csv_closes_multiline_field('line_text') }}
-            ),
-            false
-        ) as has_odd_quotes
+        case
+            when strpos(line_text, '"') = 0 then false
+            when (length(line_text) - length(replace(line_text, '"', ''))) % 2 = 0 then false
+            when {{ csv_opens_multiline_field('line_text') }} then true
+            else coalesce({{ csv_closes_multiline_field('line_text') }}, false)
+        end as has_odd_quotes
     from lines
     where line_number > 1
+),
+
+-- only files with such a line (rare) need the span search below; every line of the others is a
+-- record of its own
+span_runs as (
+    select distinct run_id
+    from data_lines
+    where has_odd_quotes
 ),
 
 quote_counts as (
@@ -93,6 +99,7 @@ quote_counts as (
             partition by run_id
         ) as odd_lines_in_file
     from data_lines
+    where run_id in (select span_runs.run_id from span_runs)
 ),
 
 -- span_key: the running count at the line that opened the span; NULL outside spans. A span still
@@ -125,7 +132,19 @@ single_line_records as (
         source_file,
         line_number,
         line_text as record_text,
-        is_readable
+        is_readable,
+        1 as source_line_count
+    from data_lines
+    where run_id not in (select span_runs.run_id from span_runs) and line_text <> ''
+    union all
+    select
+        run_id,
+        ingest_date,
+        source_file,
+        line_number,
+        line_text as record_text,
+        is_readable,
+        1 as source_line_count
     from line_spans
     where span_key is null and line_text <> ''
 ),
@@ -137,7 +156,8 @@ multi_line_records as (
         source_file,
         min(line_number) as line_number,
         {{ dbt.listagg('line_text', 'chr(10)', 'order by line_number') }} as record_text,
-        bool_and(is_readable) as is_readable
+        bool_and(is_readable) as is_readable,
+        sum(case when line_text <> '' then 1 else 0 end) as source_line_count
     from line_spans
     where span_key is not null
     group by run_id, ingest_date, source_file, span_key
@@ -156,6 +176,7 @@ split_records as (
         records.source_file,
         records.line_number,
         records.record_text,
+        records.source_line_count,
         manifests.landed_at,
         headers.matches_contract,
         {%- for column in file_columns %}
@@ -186,6 +207,7 @@ received as (
         source_file,
         line_number,
         record_text,
+        source_line_count,
         landed_at,
         {%- for column in file_columns %}
         case
@@ -322,6 +344,7 @@ final as (
         line_number,
         landed_at,
         record_text,
+        source_line_count,
         {%- for column in file_columns %}
         {{ column.column }}_raw,
         {%- endfor %}
