@@ -115,7 +115,7 @@ prod:
 	    --glue-database "$$RAW_GLUE_DATABASE" $(SSE_ARGS) $(PROD_FILES) || rc=$$?; \
 	else echo "make prod: nothing to land"; fi; \
 	if [ $$rc -ge 2 ]; then exit $$rc; fi; \
-	$(DBT) build $(DBT_FLAGS) --target athena; \
+	$(DBT) build $(DBT_BUILD_FLAGS) --target athena; \
 	$(BIN)/python scripts/publish.py --s3-uri "$(LAKE_S3_URI)" --target-path target $(SSE_ARGS); \
 	exit $$rc
 

@@ -19,6 +19,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from lake_landing import parse_run_time
 
 # The StorageDescriptor fields a PartitionInput accepts (get_tables returns a few more).
 _DESCRIPTOR_FIELDS = (
@@ -34,7 +35,7 @@ _DESCRIPTOR_FIELDS = (
     "SkewedInfo",
     "StoredAsSubDirectories",
 )
-_RUN_PATH_RE = re.compile(r"/ingest_date=(\d{4}-\d{2}-\d{2})/run_id=([0-9TZ_a-f]+)/[^/]+$")
+_RUN_PATH_RE = re.compile(r"/ingest_date=(\d{4}-\d{2}-\d{2})/run_id=([^/]+)/[^/]+$")
 PARTITION_KEY_COUNT = 2  # (ingest_date, run_id | run_key)
 
 
@@ -57,7 +58,7 @@ def new_glue_client() -> Any:
 def run_of_data_path(data_uri: str) -> tuple[str, str]:
     """(ingest_date, run_id) of a landed data object URI (the loader's record ``path``)."""
     match = _RUN_PATH_RE.search(data_uri)
-    if match is None:
+    if match is None or parse_run_time(match.group(2)) is None:
         raise CatalogError(f"not the path of a landed run: {data_uri}")
     return match.group(1), match.group(2)
 

@@ -40,6 +40,7 @@ from typing import Any, Protocol
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from jsonlog import emit, jsonable
+from lake_landing import parse_run_time
 
 FAILED_STATUSES = {"error", "fail", "runtime error"}
 METRICS_MODEL = "model.transaction_lakehouse.run_metrics"
@@ -50,7 +51,6 @@ EXPORT_SQL = (
 )
 MARKERS_PREFIX = "processed/transactions/"
 _IDENTIFIER_RE = re.compile(r"[a-z_][a-z0-9_]*")
-_RUN_RE = re.compile(r"\d{8}T\d{12}Z_[0-9a-f]{8}")
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ATHENA_DONE = {"SUCCEEDED", "FAILED", "CANCELLED"}
 
@@ -214,7 +214,7 @@ class MarkerStore(Protocol):
 
 
 def _run_key(ingest_date: str, run_id: str) -> str:
-    if not _DATE_RE.fullmatch(ingest_date) or not _RUN_RE.fullmatch(run_id):
+    if not _DATE_RE.fullmatch(ingest_date) or parse_run_time(run_id) is None:
         raise PublishRefused(f"run_metrics has an invalid run: {ingest_date!r}, {run_id!r}")
     return f"ingest_date={ingest_date}/run_id={run_id}/_SUCCESS"
 
