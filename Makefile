@@ -17,11 +17,12 @@ DBT_FLAGS := --profiles-dir profiles --project-dir .
 DBT_BUILD_FLAGS := $(DBT_FLAGS) --exclude-resource-type unit_test
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help install lock demo test test-slow test-athena bench lint pytest clean
+.PHONY: help install lock demo test test-slow test-athena bench lint pytest clean prod
 
 help:
 	@echo "make demo   - sample data -> lake -> dbt build + docs on DuckDB ($(LAKE_ROOT)/warehouse.duckdb)"
 	@echo "make test   - ruff, sqlfluff, pytest (loader, generator, end-to-end dbt)"
+	@echo "make prod   - land FILES=... or INBOX=DIR to S3, dbt build on Athena, publish (see README)"
 	@echo "make install | lint | pytest | clean | lock"
 
 # Quick when nothing changed: the stamp is newer than the lock.
@@ -67,6 +68,7 @@ lint: install
 	$(BIN)/ruff format --check scripts tests/python
 	$(BIN)/python scripts/contract.py check-drift
 	$(BIN)/python scripts/secret_scan.py
+	$(BIN)/python scripts/check_workflows.py
 	LAKE_ROOT=$$(mktemp -d) $(BIN)/sqlfluff lint models analyses tests/dbt
 
 pytest: install
@@ -85,6 +87,37 @@ bench: install
 # The Athena target proven offline (also part of `make test` through pytest).
 test-athena: install
 	$(BIN)/pytest tests/python/test_athena_offline.py
+
+# ---------------------------------------------------------------------------------------------
+# Production on AWS (settings from the environment, listed in the README; credentials from the
+# AWS chain). The preflight refuses, doing nothing, when a setting is missing. A file that fails
+# to land does not stop the build of the others; make prod still exits non-zero for it.
+INBOX ?=
+FILES ?=
+LAKE_SSE ?= AES256
+PROD_FILES = $(if $(strip $(FILES)),$(FILES),$(sort $(wildcard $(INBOX)/*.csv)))
+SSE_ARGS = --sse $(LAKE_SSE) $(if $(LAKE_KMS_KEY_ID),--kms-key-id $(LAKE_KMS_KEY_ID))
+# The raw tables' location and Glue database, derived so they cannot disagree with the loader:
+# raw/transactions/ under the lake; the database is the landing source's schema
+# (models/staging/landing/_landing__sources.yml: <target schema>_raw).
+prod: export RAW_S3_URI = $(patsubst %/,%,$(LAKE_S3_URI))/raw/transactions/
+prod: export RAW_GLUE_DATABASE = $(ATHENA_SCHEMA)_raw
+prod: export DBT_TARGET = athena
+prod: export LOG_FORMAT = json
+
+prod:
+	FILES="$(FILES)" INBOX="$(INBOX)" $(PYTHON) scripts/prod_preflight.py
+	$(MAKE) --no-print-directory install
+	$(DBT) run-operation create_raw_relations $(DBT_FLAGS) --target athena
+	rc=0; \
+	if [ -n "$(strip $(PROD_FILES))" ]; then \
+	  $(BIN)/python scripts/land_csv.py --s3-uri "$(LAKE_S3_URI)" \
+	    --glue-database "$$RAW_GLUE_DATABASE" $(SSE_ARGS) $(PROD_FILES) || rc=$$?; \
+	else echo "make prod: nothing to land"; fi; \
+	if [ $$rc -ge 2 ]; then exit $$rc; fi; \
+	$(DBT) build $(DBT_BUILD_FLAGS) --target athena; \
+	$(BIN)/python scripts/publish.py --s3-uri "$(LAKE_S3_URI)" --target-path target $(SSE_ARGS); \
+	exit $$rc
 
 clean:
 	rm -rf target logs $(LAKE_ROOT)

@@ -4,7 +4,9 @@
 Usage: python scripts/land_csv.py [--lake-root DIR | --s3-uri s3://BUCKET/PREFIX] FILE [FILE ...]
 
 DIR defaults to $LAKE_ROOT, else ./lake. With --s3-uri the same layout is written under
-s3://BUCKET/PREFIX/ (scripts/lake_landing_s3.py; credentials from the standard AWS chain).
+s3://BUCKET/PREFIX/ (scripts/lake_landing_s3.py; credentials from the standard AWS chain);
+with --glue-database (or $RAW_GLUE_DATABASE) each landed or skipped run's partition is then
+registered in the raw Glue tables (scripts/glue_catalog.py).
 Prints one JSON line per file on stdout (status landed | skipped | error). Exit status: 0 every
 file landed or skipped, 1 a file was refused or failed (the others are still landed), 2 usage
 error.
@@ -23,6 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from jsonlog import configure_logging, emit, json_logs
 from lake_landing import (
     LandingError,
     LocalLake,
@@ -34,7 +37,13 @@ from lake_landing import (
 __all__ = ["LandingError", "build_parser", "land_file", "main"]
 
 PROG = "land_csv"
-S3_ONLY_OPTIONS = ("sse", "kms_key_id", "multipart_threshold_mb", "multipart_part_size_mb")
+S3_ONLY_OPTIONS = (
+    "sse",
+    "kms_key_id",
+    "multipart_threshold_mb",
+    "multipart_part_size_mb",
+    "glue_database",
+)
 
 Lander = Callable[[Path], dict[str, Any]]
 
@@ -97,6 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="part size of multipart uploads, at least 5 (default: 64)",
     )
+    s3.add_argument(
+        "--glue-database",
+        metavar="NAME",
+        default=None,
+        help="register each run's partition in the raw tables of this Glue database "
+        "(default: $RAW_GLUE_DATABASE; unset: no registration)",
+    )
     parser.add_argument("files", metavar="FILE", nargs="+", help="CSV file(s) to land")
     return parser
 
@@ -139,22 +155,49 @@ def _s3_lander(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Lan
         bucket, prefix = parse_s3_uri(args.s3_uri)
     except ValueError as exc:
         parser.error(str(exc))
+    database = args.glue_database or os.environ.get("RAW_GLUE_DATABASE") or None
     try:
         lake = S3Lake(bucket, prefix, options)
+        catalog = _glue_catalog(database, lake.objects.uri(lake.transactions_prefix))
     except Exception as exc:  # broken AWS configuration: every file fails the same way
-        message = f"cannot set up the S3 client: {type(exc).__name__}: {exc}"
+        message = f"cannot set up the AWS clients: {type(exc).__name__}: {exc}"
 
         def refuse(source: Path) -> dict[str, Any]:
             raise LandingError(message)
 
         return refuse
-    return lambda source: land_file_s3(source, lake)
+    if catalog is None:
+        return lambda source: land_file_s3(source, lake)
+    return lambda source: _registered(land_file_s3(source, lake), catalog)
+
+
+def _glue_catalog(database: str | None, raw_location: str) -> Any:
+    if database is None:
+        return None  # local/dev: nothing registered
+    from glue_catalog import GluePartitions
+
+    return GluePartitions(database, raw_location)
+
+
+def _registered(record: dict[str, Any], catalog: Any) -> dict[str, Any]:
+    """Register the partition of a landed or skipped run (a skip repairs a failed registration).
+
+    The data stays committed when Glue fails: the record then has status error, its run_id and
+    path, and a message naming the run.
+    """
+    from glue_catalog import CatalogError, run_of_data_path
+
+    try:
+        catalog.register_run(*run_of_data_path(str(record["path"])))
+    except CatalogError as exc:
+        return {**record, "status": "error", "message": str(exc)}
+    return record
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format=f"{PROG}: %(levelname)s: %(message)s")
+    configure_logging(PROG)
     if args.s3_uri is None:
         given = [name for name in S3_ONLY_OPTIONS if getattr(args, name) is not None]
         if given:
@@ -175,11 +218,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         record["source"] = shown
         if record["status"] == "error":
             exit_code = 1
-            print(f"{PROG}: error: {shown}: {record['message']}", file=sys.stderr, flush=True)
-        elif record["status"] == "skipped":
-            print(f"{PROG}: skipped: {shown}: {record['message']}", file=sys.stderr, flush=True)
+        _report(record)
         print(json.dumps(record), flush=True)
     return exit_code
+
+
+def _report(record: dict[str, Any]) -> None:
+    """The file's diagnostic on stderr: a JSON line for every file with LOG_FORMAT=json, else a
+    text line for an error or a skip (stdout keeps the result records either way)."""
+    status = record["status"]
+    if json_logs():
+        level = {"landed": "info", "skipped": "warning"}.get(status, "error")
+        emit(f"file_{status}", level, sys.stderr, **record)
+    elif status in {"error", "skipped"}:
+        print(f"{PROG}: {status}: {record['source']}: {record['message']}", file=sys.stderr)
 
 
 if __name__ == "__main__":

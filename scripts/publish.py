@@ -1,15 +1,26 @@
-"""Publishes a successful build: Parquet copy of the processed layer and `_SUCCESS` markers.
+"""Publishes a successful build: `_SUCCESS` markers with each run's metrics (and, locally, Parquet).
 
-    python scripts/publish.py --lake-root DIR [--target-path P]
+    python scripts/publish.py --lake-root DIR [--target-path P]          (DuckDB, local)
+    python scripts/publish.py --s3-uri s3://BUCKET/PREFIX [--target-path P]
+                              [--sse AES256|aws:kms] [--kms-key-id K]   (Athena, production)
 
 Reads dbt's `P/run_results.json` (default `target`) and refuses, changing nothing, when any model
-or error-severity test of the build failed. Otherwise it
-  1. exports fct_transactions as Parquet under DIR/processed/transactions/data/year=YYYY/month=M/
-     (written beside the old copy, then swapped in by renames), then
-  2. writes, for every landed run that has no marker yet, its `_SUCCESS` marker
-     DIR/processed/transactions/ingest_date=D/run_id=R/_SUCCESS: JSON with the run's metrics
-     (the run_metrics model). Consumers wait for that file.
-Logs one JSON line per marker on stdout. Exit 0 published, 1 refused or failed.
+or error-severity test of the build failed. Otherwise:
+
+* Local: exports fct_transactions as Parquet under DIR/processed/transactions/data/year=YYYY/
+  month=M/ (written beside the old copy, then swapped in by renames), then writes, for every
+  landed run that has no marker yet, DIR/processed/transactions/ingest_date=D/run_id=R/_SUCCESS.
+* S3: the processed tables are Iceberg tables already (readable by any Iceberg engine), so only
+  the markers are written, to s3://BUCKET/PREFIX/processed/transactions/ingest_date=D/run_id=R/
+  _SUCCESS, with a conditional PUT (never overwritten) and server-side encryption. The metrics
+  are read from Athena: `select * from` the run_metrics relation that dbt built (its schema and
+  alias from `P/manifest.json`), in workgroup $ATHENA_WORK_GROUP, results under
+  $ATHENA_S3_STAGING_DIR. NOT RUN AGAINST ATHENA: the tests replay Athena's result format from
+  moto (which does not execute SQL); the query itself is only as tested as the dbt model.
+
+A marker is JSON with the run's metrics (the run_metrics model). Consumers wait for it.
+Logs one JSON line per published run on stdout (scripts/jsonlog.py): event run_published with
+run_id, marker and metrics. Exit 0 published, 1 refused or failed.
 """
 
 from __future__ import annotations
@@ -17,27 +28,38 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
-from datetime import date, datetime
-from decimal import Decimal
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-import duckdb
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from jsonlog import emit, jsonable
+from lake_landing import parse_run_time
 
 FAILED_STATUSES = {"error", "fail", "runtime error"}
-METRICS_SQL = "select * from main_marts.run_metrics order by run_id"
+METRICS_MODEL = "model.transaction_lakehouse.run_metrics"
+DUCKDB_METRICS_SQL = "select * from main_marts.run_metrics order by run_id"
 EXPORT_SQL = (
     "copy (select * from main_marts.fct_transactions) to '{path}'"
     " (format parquet, partition_by (year, month))"
 )
+MARKERS_PREFIX = "processed/transactions/"
+_IDENTIFIER_RE = re.compile(r"[a-z_][a-z0-9_]*")
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ATHENA_DONE = {"SUCCEEDED", "FAILED", "CANCELLED"}
 
 
 class PublishRefused(Exception):
     """The build is not publishable; the message says why."""
 
 
+# ------------------------------------------------------------------------------------ build
 def build_failures(run_results: Path) -> list[str]:
     """Models and error-severity tests that did not succeed in the build."""
     if not run_results.is_file():
@@ -53,15 +75,223 @@ def build_failures(run_results: Path) -> list[str]:
     return failures
 
 
-def jsonable(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
+# ---------------------------------------------------------------------------------- metrics
+class MetricsSource(Protocol):
+    def run_metrics(self) -> list[dict[str, Any]]:
+        """One dict per landed run (the run_metrics model's columns), JSON-safe values."""
+        ...
 
 
-def export_parquet(con: duckdb.DuckDBPyConnection, processed: Path) -> None:
+class DuckDBMetrics:
+    """run_metrics from the local warehouse."""
+
+    def __init__(self, con: Any) -> None:
+        self.con = con
+
+    def run_metrics(self) -> list[dict[str, Any]]:
+        cursor = self.con.execute(DUCKDB_METRICS_SQL)
+        columns = [description[0] for description in cursor.description]
+        return [
+            {name: jsonable(value) for name, value in zip(columns, row, strict=True)}
+            for row in cursor.fetchall()
+        ]
+
+
+def metrics_relation(manifest_path: Path) -> tuple[str, str]:
+    """(schema, alias) of the run_metrics model as dbt built it (from dbt's manifest.json)."""
+    if not manifest_path.is_file():
+        raise PublishRefused(f"{manifest_path}: no dbt manifest (run dbt build first)")
+    nodes = json.loads(manifest_path.read_text(encoding="utf-8")).get("nodes", {})
+    node = nodes.get(METRICS_MODEL)
+    if node is None:
+        raise PublishRefused(f"{manifest_path}: has no {METRICS_MODEL}")
+    schema, alias = str(node.get("schema")), str(node.get("alias") or node.get("name"))
+    for value in (schema, alias):
+        if not _IDENTIFIER_RE.fullmatch(value):
+            raise PublishRefused(f"{manifest_path}: unexpected relation name part {value!r}")
+    return schema, alias
+
+
+def athena_value(text: str | None, athena_type: str) -> Any:
+    """A value of Athena's text result as the JSON the DuckDB path writes."""
+    if text is None:
+        return None
+    kind = athena_type.lower()
+    if kind in {"tinyint", "smallint", "integer", "bigint"}:
+        return int(text)
+    if kind in {"double", "float", "real"}:
+        return float(text)
+    if kind == "boolean":
+        return text.lower() == "true"
+    if kind.startswith("timestamp"):
+        return datetime.fromisoformat(text.removesuffix(" UTC")).isoformat()
+    return text  # varchar, date (YYYY-MM-DD), decimal (exact text)
+
+
+class AthenaMetrics:
+    """run_metrics read through the Athena query API (boto3); see the module docstring."""
+
+    def __init__(
+        self,
+        client: Any,
+        relation: tuple[str, str],
+        work_group: str,
+        output_location: str | None = None,
+        timeout: float = 600.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client = client
+        self.relation = relation
+        self.work_group = work_group
+        self.output_location = output_location
+        self.timeout = timeout
+        self.sleep = sleep
+
+    @property
+    def sql(self) -> str:
+        schema, alias = self.relation
+        return f'select * from "{schema}"."{alias}" order by run_id'
+
+    def _wait(self, execution_id: str) -> None:
+        deadline = time.monotonic() + self.timeout
+        delay = 0.2
+        while True:
+            response = self.client.get_query_execution(QueryExecutionId=execution_id)
+            status = response["QueryExecution"]["Status"]
+            if status["State"] == "SUCCEEDED":
+                return
+            if status["State"] in _ATHENA_DONE:
+                raise PublishRefused(
+                    f"Athena query {execution_id} ({self.sql}) {status['State']}: "
+                    f"{status.get('StateChangeReason', 'no reason given')}"
+                )
+            if time.monotonic() > deadline:
+                raise PublishRefused(f"Athena query {execution_id} still running after timeout")
+            self.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    def _rows(self, execution_id: str) -> Iterator[tuple[list[str | None], list[str]]]:
+        paginator = self.client.get_paginator("get_query_results")
+        for page in paginator.paginate(QueryExecutionId=execution_id):
+            result = page["ResultSet"]
+            types = [c["Type"] for c in result["ResultSetMetadata"]["ColumnInfo"]]
+            for row in result.get("Rows", []):
+                yield [cell.get("VarCharValue") for cell in row["Data"]], types
+
+    def run_metrics(self) -> list[dict[str, Any]]:
+        request: dict[str, Any] = {
+            "QueryString": self.sql,
+            "QueryExecutionContext": {"Catalog": "awsdatacatalog", "Database": self.relation[0]},
+            "WorkGroup": self.work_group,
+        }
+        if self.output_location:
+            request["ResultConfiguration"] = {"OutputLocation": self.output_location}
+        execution_id = self.client.start_query_execution(**request)["QueryExecutionId"]
+        self._wait(execution_id)
+        rows = self._rows(execution_id)
+        header = next(rows, None)  # a SELECT's first row holds the column names
+        if header is None:
+            return []
+        names = [str(name) for name in header[0]]
+        return [
+            {
+                name: athena_value(value, kind)
+                for name, value, kind in zip(names, values, types, strict=True)
+            }
+            for values, types in rows
+        ]
+
+
+# ---------------------------------------------------------------------------------- markers
+class MarkerStore(Protocol):
+    def existing(self) -> set[tuple[str, str]]:
+        """(ingest_date, run_id) of the runs that have a marker."""
+        ...
+
+    def write(self, ingest_date: str, run_id: str, body: bytes) -> str | None:
+        """Create the run's marker (never overwrite); its location, or None if it existed."""
+        ...
+
+
+def _run_key(ingest_date: str, run_id: str) -> str:
+    if not _DATE_RE.fullmatch(ingest_date) or parse_run_time(run_id) is None:
+        raise PublishRefused(f"run_metrics has an invalid run: {ingest_date!r}, {run_id!r}")
+    return f"ingest_date={ingest_date}/run_id={run_id}/_SUCCESS"
+
+
+def _parse_marker_key(key: str) -> tuple[str, str] | None:
+    match = re.search(r"ingest_date=([^/]+)/run_id=([^/]+)/_SUCCESS$", key)
+    return (match.group(1), match.group(2)) if match else None
+
+
+class LocalMarkers:
+    def __init__(self, processed: Path) -> None:
+        self.processed = processed
+
+    def existing(self) -> set[tuple[str, str]]:
+        found = (_parse_marker_key(str(p)) for p in self.processed.glob("*/*/_SUCCESS"))
+        return {run for run in found if run is not None}
+
+    def write(self, ingest_date: str, run_id: str, body: bytes) -> str | None:
+        marker = self.processed / _run_key(ingest_date, run_id)
+        if marker.exists():
+            return None
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        partial = marker.parent / "._SUCCESS.tmp"
+        partial.write_bytes(body)
+        os.replace(partial, marker)  # atomic: a reader sees the whole marker or none
+        return str(marker)
+
+
+class S3Markers:
+    """Markers under s3://BUCKET/PREFIX/processed/transactions/ (conditional PUTs, SSE)."""
+
+    def __init__(self, uri: str, sse: str = "AES256", kms_key_id: str | None = None) -> None:
+        from lake_landing_s3 import S3Objects, S3Options, new_s3_client, parse_s3_uri
+
+        bucket, prefix = parse_s3_uri(uri)
+        options = S3Options(sse=sse, kms_key_id=kms_key_id)
+        self.objects = S3Objects(new_s3_client(), bucket, options)
+        self.prefix = f"{prefix}{MARKERS_PREFIX}"
+
+    def existing(self) -> set[tuple[str, str]]:
+        paginator = self.objects.client.get_paginator("list_objects_v2")
+        found: set[tuple[str, str]] = set()
+        for page in paginator.paginate(Bucket=self.objects.bucket, Prefix=self.prefix):
+            for obj in page.get("Contents", []):
+                run = _parse_marker_key(str(obj["Key"]))
+                if run is not None:
+                    found.add(run)
+        return found
+
+    def write(self, ingest_date: str, run_id: str, body: bytes) -> str | None:
+        from lake_landing_s3 import JSON_TYPE, ObjectExists
+
+        key = self.prefix + _run_key(ingest_date, run_id)
+        try:
+            self.objects.put_new(key, body, JSON_TYPE)
+        except ObjectExists:
+            return None  # published by an earlier (or concurrent) run: never overwritten
+        return self.objects.uri(key)
+
+
+# ---------------------------------------------------------------------------------- publish
+def write_markers(metrics: MetricsSource, store: MarkerStore) -> list[dict[str, Any]]:
+    """A `_SUCCESS` marker for every run that has none yet; the published runs' log fields."""
+    done = store.existing()
+    published = []
+    for run in metrics.run_metrics():
+        ingest_date, run_id = str(run["ingest_date"]), str(run["run_id"])
+        if (ingest_date, run_id) in done:
+            continue
+        body = (json.dumps(run, sort_keys=True) + "\n").encode()
+        location = store.write(ingest_date, run_id, body)
+        if location is not None:
+            published.append({"run_id": run_id, "marker": location, "metrics": run})
+    return published
+
+
+def export_parquet(con: Any, processed: Path) -> None:
     """Replaces the Parquet copy: write a new tree, then swap it in."""
     processed.mkdir(parents=True, exist_ok=True)
     fresh, current, old = processed / ".data.new", processed / "data", processed / ".data.old"
@@ -74,54 +304,81 @@ def export_parquet(con: duckdb.DuckDBPyConnection, processed: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def write_markers(con: duckdb.DuckDBPyConnection, processed: Path) -> list[dict[str, Any]]:
-    """A `_SUCCESS` marker for every run that has none yet (written atomically)."""
-    cursor = con.execute(METRICS_SQL)
-    columns = [description[0] for description in cursor.description]
-    written = []
-    for row in cursor.fetchall():
-        metrics = {name: jsonable(value) for name, value in zip(columns, row, strict=True)}
-        run_dir = (
-            processed / f"ingest_date={metrics['ingest_date']}" / f"run_id={metrics['run_id']}"
-        )
-        marker = run_dir / "_SUCCESS"
-        if marker.exists():
-            continue
-        run_dir.mkdir(parents=True, exist_ok=True)
-        partial = run_dir / "._SUCCESS.tmp"
-        partial.write_text(json.dumps(metrics, sort_keys=True) + "\n", encoding="utf-8")
-        os.replace(partial, marker)
-        written.append({"event": "run_published", "marker": str(marker), **metrics})
-    return written
-
-
-def publish(lake_root: Path, target_path: Path) -> list[dict[str, Any]]:
+def check_build(target_path: Path) -> None:
     failures = build_failures(target_path / "run_results.json")
     if failures:
         raise PublishRefused("the build failed: " + "; ".join(failures))
+
+
+def publish(lake_root: Path, target_path: Path) -> list[dict[str, Any]]:
+    """Local publication (DuckDB warehouse under ``lake_root``)."""
+    import duckdb
+
+    check_build(target_path)
     warehouse = lake_root / "warehouse.duckdb"
     if not warehouse.is_file():
         raise PublishRefused(f"{warehouse}: no warehouse")
     processed = lake_root / "processed" / "transactions"
     with duckdb.connect(str(warehouse), read_only=True) as con:
         export_parquet(con, processed)
-        return write_markers(con, processed)
+        return write_markers(DuckDBMetrics(con), LocalMarkers(processed))
+
+
+def publish_s3(
+    uri: str, target_path: Path, sse: str, kms_key_id: str | None
+) -> list[dict[str, Any]]:
+    """Production publication: metrics from Athena, markers on S3."""
+    import boto3
+
+    check_build(target_path)
+    relation = metrics_relation(target_path / "manifest.json")
+    work_group = os.environ.get("ATHENA_WORK_GROUP") or "primary"
+    metrics = AthenaMetrics(
+        boto3.session.Session().client("athena"),
+        relation,
+        work_group,
+        os.environ.get("ATHENA_S3_STAGING_DIR") or None,
+    )
+    return write_markers(metrics, S3Markers(uri, sse, kms_key_id))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="publish.py", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--lake-root", type=Path, default=Path(os.environ.get("LAKE_ROOT") or "lake")
-    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--lake-root", type=Path, default=None)
+    where.add_argument("--s3-uri", metavar="s3://BUCKET/PREFIX", default=None)
     parser.add_argument("--target-path", type=Path, default=Path("target"))
+    parser.add_argument("--sse", choices=("AES256", "aws:kms"), default=None)
+    parser.add_argument("--kms-key-id", metavar="KEY", default=None)
     args = parser.parse_args(argv)
+    if args.s3_uri is None and (args.sse or args.kms_key_id):
+        parser.error("--sse / --kms-key-id: only with --s3-uri")
+    if args.kms_key_id and args.sse != "aws:kms":
+        parser.error("--kms-key-id needs --sse aws:kms")
+    failure_types: tuple[type[Exception], ...] = (PublishRefused, OSError, ValueError)
     try:
-        for event in publish(args.lake_root, args.target_path):
-            print(json.dumps(event, sort_keys=True), flush=True)
-    except (PublishRefused, duckdb.Error, OSError) as error:
+        if args.s3_uri is not None:
+            from botocore.exceptions import BotoCoreError, ClientError
+            from lake_landing import LandingError
+
+            failure_types += (BotoCoreError, ClientError, LandingError)
+            published = publish_s3(
+                args.s3_uri, args.target_path, args.sse or "AES256", args.kms_key_id
+            )
+        else:
+            import duckdb
+
+            failure_types += (duckdb.Error,)
+            lake_root = args.lake_root or Path(os.environ.get("LAKE_ROOT") or "lake")
+            published = publish(lake_root, args.target_path)
+    except Exception as error:
+        if not isinstance(error, failure_types):
+            raise
         print(f"publish: refused: {error}", file=sys.stderr)
-        print(json.dumps({"event": "publish_refused", "reason": str(error)}), flush=True)
+        emit("publish_refused", "error", reason=str(error))
         return 1
+    for fields in published:
+        emit("run_published", **fields)
     return 0
 
 

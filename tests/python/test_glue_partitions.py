@@ -1,0 +1,178 @@
+"""The S3 loader registers each run's partition in the raw Glue tables (scripts/glue_catalog.py).
+
+Glue and S3 are moto's server on 127.0.0.1 over HTTP (tests/python/s3_stand_in.py); the tables
+are created through the Glue API the way Athena's DDL (macros/raw/create_raw_relations.sql) does.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import boto3
+import glue_catalog
+import pytest
+from s3_stand_in import S3StandIn, s3_fixture, s3_server_fixture  # noqa: F401
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "land_csv.py"
+DATABASE = "transactions_raw"
+HEADER = "TransactionID,CustomerID,TransactionAmount,Currency,TransactionTimestamp\n"
+GOOD = (HEADER + "T-0001,ACC001,300.00,EUR,2024-01-05T09:00:00Z\n").encode()
+OTHER = (HEADER + "T-0002,ACC002,-25.50,EUR,2024-02-29 12:00:00\n").encode()
+TEXT_FORMAT = {
+    "InputFormat": "org.apache.hadoop.mapred.TextInputFormat",
+    "OutputFormat": "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+}
+
+
+def raw_uri(s3: S3StandIn) -> str:
+    return f"s3://{s3.bucket}/lake/raw/transactions/"
+
+
+def glue(s3: S3StandIn) -> Any:
+    return boto3.session.Session().client("glue")
+
+
+def create_tables(s3: S3StandIn) -> None:
+    """The raw tables as the DDL creates them, plus a view and a table elsewhere (not raw)."""
+    client = glue(s3)
+    client.create_database(DatabaseInput={"Name": DATABASE})
+
+    def table(name: str, second_key: str, serde: str, location: str) -> None:
+        client.create_table(
+            DatabaseName=DATABASE,
+            TableInput={
+                "Name": name,
+                "TableType": "EXTERNAL_TABLE",
+                "PartitionKeys": [
+                    {"Name": "ingest_date", "Type": "string"},
+                    {"Name": second_key, "Type": "string"},
+                ],
+                "StorageDescriptor": {
+                    "Columns": [{"Name": "line_text", "Type": "string"}],
+                    "Location": location,
+                    "SerdeInfo": {"SerializationLibrary": serde},
+                    **TEXT_FORMAT,
+                },
+            },
+        )
+
+    lazy = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
+    table("transaction_files", "run_id", lazy, raw_uri(s3))
+    table("transaction_manifest_files", "run_key", "org.openx.data.jsonserde.JsonSerDe",
+          raw_uri(s3).rstrip("/"))  # fmt: skip
+    table("elsewhere", "run_id", lazy, f"s3://{s3.bucket}/other/")
+    client.create_table(
+        DatabaseName=DATABASE,
+        TableInput={"Name": "transaction_lines", "TableType": "VIRTUAL_VIEW"},
+    )
+
+
+def land(s3: S3StandIn, *files: Path, env: dict[str, str] | None = None) -> Any:
+    command = [sys.executable, str(SCRIPT), "--s3-uri", f"s3://{s3.bucket}/lake"]
+    command += ["--glue-database", DATABASE, *map(str, files)]
+    return subprocess.run(
+        command, capture_output=True, text=True, env=env or s3.env, check=False, timeout=120
+    )
+
+
+def partitions(s3: S3StandIn, table: str) -> list[tuple[list[str], str]]:
+    found = glue(s3).get_partitions(DatabaseName=DATABASE, TableName=table)["Partitions"]
+    return sorted((p["Values"], p["StorageDescriptor"]["Location"]) for p in found)
+
+
+def write(path: Path, content: bytes) -> Path:
+    path.write_bytes(content)
+    return path
+
+
+def expected(s3: S3StandIn, record: dict[str, Any]) -> tuple[list[str], str]:
+    ingest_date, run_id = glue_catalog.run_of_data_path(record["path"])
+    return [ingest_date, run_id], f"{raw_uri(s3)}ingest_date={ingest_date}/run_id={run_id}/"
+
+
+def test_landed_runs_are_registered_in_every_raw_table_idempotently(
+    s3: S3StandIn, tmp_path: Path
+) -> None:
+    create_tables(s3)
+    result = land(s3, write(tmp_path / "a.csv", GOOD), write(tmp_path / "b.csv", OTHER))
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["status"] for r in records] == ["landed", "landed"]
+
+    want = sorted(expected(s3, r) for r in records)
+    assert partitions(s3, "transaction_files") == want
+    assert partitions(s3, "transaction_manifest_files") == want
+    assert partitions(s3, "elsewhere") == []
+    stored = glue(s3).get_partitions(DatabaseName=DATABASE, TableName="transaction_manifest_files")
+    serde = stored["Partitions"][0]["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"]
+    assert serde == "org.openx.data.jsonserde.JsonSerDe"  # the table's own descriptor
+
+    again = land(s3, write(tmp_path / "c.csv", GOOD))
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["status"] == "skipped"
+    assert partitions(s3, "transaction_files") == want
+
+
+def test_a_glue_failure_is_reported_and_a_rerun_repairs_it(s3: S3StandIn, tmp_path: Path) -> None:
+    source = write(tmp_path / "a.csv", GOOD)
+    glue(s3).create_database(DatabaseInput={"Name": DATABASE})  # but no tables yet
+
+    failed = land(s3, source)
+    assert failed.returncode == 1
+    record = json.loads(failed.stdout)
+    assert record["status"] == "error" and record["run_id"]
+    assert f"run {record['run_id']} is landed" in failed.stderr
+    assert "no external table" in failed.stderr
+    manifests = [k for k in s3.list_keys("lake/raw/transactions/") if k.endswith("_manifest.json")]
+    assert len(manifests) == 1  # the data stays committed
+
+    glue(s3).delete_database(Name=DATABASE)
+    create_tables(s3)
+    repaired = land(s3, source)
+    assert repaired.returncode == 0, repaired.stderr
+    assert json.loads(repaired.stdout)["status"] == "skipped"
+    assert partitions(s3, "transaction_files") == [expected(s3, record)]
+    assert partitions(s3, "transaction_manifest_files") == [expected(s3, record)]
+
+
+def test_without_a_glue_database_nothing_is_registered(s3: S3StandIn, tmp_path: Path) -> None:
+    create_tables(s3)
+    command = [sys.executable, str(SCRIPT), "--s3-uri", f"s3://{s3.bucket}/lake"]
+    result = subprocess.run(
+        [*command, str(write(tmp_path / "a.csv", GOOD))],
+        capture_output=True, text=True, env=s3.env, check=False, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert partitions(s3, "transaction_files") == []
+
+
+def test_glue_database_needs_s3_mode(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--lake-root", str(tmp_path), "--glue-database", "x",
+         str(write(tmp_path / "a.csv", GOOD))],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "--glue-database: only with --s3-uri" in result.stderr
+
+
+def test_a_table_over_raw_with_other_partition_keys_is_refused(s3: S3StandIn) -> None:
+    client = glue(s3)
+    client.create_database(DatabaseInput={"Name": DATABASE})
+    client.create_table(
+        DatabaseName=DATABASE,
+        TableInput={
+            "Name": "odd",
+            "TableType": "EXTERNAL_TABLE",
+            "PartitionKeys": [{"Name": "ingest_date", "Type": "string"}],
+            "StorageDescriptor": {"Location": raw_uri(s3), **TEXT_FORMAT},
+        },
+    )
+    catalog = glue_catalog.GluePartitions(DATABASE, raw_uri(s3), client)
+    with pytest.raises(glue_catalog.CatalogError, match=r"run R1 .*odd.*partitioned by"):
+        catalog.register_run("2024-01-01", "R1")
