@@ -97,8 +97,9 @@ lint: install
 	$(BIN)/python scripts/secret_scan.py
 	LAKE_ROOT=$$(mktemp -d) $(BIN)/sqlfluff lint models analyses tests/dbt
 
+PYTEST_ARGS ?=
 pytest: install
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Minutes-long reliability tests (kill tests, property-based batch splits).
 test-slow: install

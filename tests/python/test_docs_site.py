@@ -2,8 +2,9 @@
 
 The dbt docs page is an Angular app: its models, descriptions and lineage only exist after its
 scripts ran, so every docs assertion is made on the DOM Chromium dumps with the scripts' source
-removed (the embedded manifest JSON cannot satisfy them; a guard test proves it). Screenshots go
-to $DOCS_SCREENSHOT_DIR (default test-reports/screenshots), which CI uploads.
+removed (the embedded manifest JSON cannot satisfy them; a guard test proves it). The site and the
+screenshots are kept in $TEST_ARTIFACTS_DIR (default test-reports/: site/, screenshots/), which CI
+uploads.
 
 Needs Debian's `chromium` (`make browser` installs it; $CHROMIUM names another binary). Without
 it the browser tests skip and say why, unless REQUIRE_BROWSER=1 (CI), where they fail.
@@ -24,7 +25,8 @@ from dbt_harness import FIXTURES, ROOT, Lake
 
 PACKAGE = "transaction_lakehouse"
 MODEL_URL = f"#!/model/model.{PACKAGE}.fct_transactions?g_v=1"
-SCREENSHOTS = Path(os.environ.get("DOCS_SCREENSHOT_DIR", ROOT / "test-reports" / "screenshots"))
+ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS_DIR", ROOT / "test-reports"))
+SCREENSHOTS = ARTIFACTS / "screenshots"
 BUDGET_MS = 15000  # virtual time: the page's timers run instantly, this is not wall time
 
 
@@ -66,6 +68,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
         check=False,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    shutil.copytree(directory, ARTIFACTS / "site", dirs_exist_ok=True)  # kept for CI
     return Site(lake, directory)
 
 
