@@ -26,7 +26,7 @@ from html import escape
 from pathlib import Path
 
 import duckdb
-from svg_charts import Chart, Series, bar_chart, line_chart
+from svg_charts import Chart, Series, bar_chart, compact, line_chart
 
 MARTS = "main_marts"
 CODE_PREFIX = "quarantined_"
@@ -67,7 +67,11 @@ def code_name(column: str) -> str:
 
 
 def percent(value: float) -> str:
-    return f"{value * 100:.2f} %".replace(".00 %", " %")
+    return f"{value * 100:.2f} %"
+
+
+def percent_tick(value: float) -> str:
+    return f"{round(value * 100, 6):g} %"
 
 
 def amount(value: float) -> str:
@@ -139,15 +143,16 @@ def runs_section(con: duckdb.DuckDBPyConnection, codes: list[str]) -> tuple[str,
             summary=(
                 "One line per validation code: the share of the run's records that failed it"
                 " (a record can fail several codes), and the overall quarantine rate, against"
-                f" the {percent(ALERT_RATE)} alert threshold."
+                f" the {percent_tick(ALERT_RATE)} alert threshold."
             ),
             x_label="Run (in landing order)",
             y_label="Share of the run's records",
             categories=labels,
             series=[Series("all reasons", column("quarantine_rate")), *rate_series],
             value_format=percent,
+            tick_format=percent_tick,
         ),
-        threshold=(ALERT_RATE, f"alert: {percent(ALERT_RATE)}"),
+        threshold=(ALERT_RATE, f"alert: {percent_tick(ALERT_RATE)}"),
     )
     return rows_chart, rate_chart, runs
 
@@ -185,6 +190,7 @@ def balances_section(con: duckdb.DuckDBPyConnection) -> tuple[str, Table, int]:
             categories=months,
             series=[Series(c, [by_currency[c].get(m) for m in months]) for c in shown],
             value_format=amount,
+            tick_format=compact,
         )
     )
     return chart, totals, len(ranked) - len(shown)
@@ -206,7 +212,7 @@ def summary(runs: Table) -> str:
         ("Quarantined", f"{total('quarantined_rows'):,}"),
         ("Exact duplicates", f"{total('duplicate_rows'):,}"),
         ("Quarantine rate", percent(rate)),
-        (f"Runs above {percent(ALERT_RATE)}", f"{alerts:,}"),
+        (f"Runs above {percent_tick(ALERT_RATE)}", f"{alerts:,}"),
     ]
     cells = "".join(f"<div><dt>{escape(k)}</dt><dd>{escape(v)}</dd></div>" for k, v in items)
     return f'<dl class="summary">{cells}</dl>'
@@ -232,7 +238,11 @@ def render(con: duckdb.DuckDBPyConnection, warehouse: Path, built: datetime) -> 
     rows_chart, rate_chart, runs = runs_section(con, codes)
     balance_chart, totals, hidden = balances_section(con)
     rate_formats = {c: ".2%" for c in runs.columns if c.endswith("_rate")}
-    hidden_note = f" ({hidden} smaller currencies only in the table)" if hidden else ""
+    hidden_note = (
+        f" ({hidden} smaller {'currency' if hidden == 1 else 'currencies'} only in the table)"
+        if hidden
+        else ""
+    )
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>

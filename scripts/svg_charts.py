@@ -43,6 +43,15 @@ class Chart:
     categories: Sequence[str]
     series: Sequence[Series]
     value_format: Callable[[float], str] = lambda value: f"{value:,.0f}"
+    tick_format: Callable[[float], str] | None = None  # y-axis labels; default value_format
+
+
+def compact(value: float) -> str:
+    """Short axis label: 1500000 -> '1.5M', -2500 -> '-2.5k'."""
+    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= limit:
+            return f"{value / limit:g}{suffix}"
+    return f"{value:g}"
 
 
 def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
@@ -109,7 +118,7 @@ class _Frame:
             )
             out.append(
                 f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" {FONT}>'
-                f"{escape(chart.value_format(tick))}</text>"
+                f"{escape((chart.tick_format or chart.value_format)(tick))}</text>"
             )
         out.append("</g>")
         every = max(1, math.ceil(len(chart.categories) / MAX_X_LABELS))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from svg_charts import Chart, Series, bar_chart, line_chart, nice_ticks
+from svg_charts import Chart, Series, bar_chart, compact, line_chart, nice_ticks
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -50,3 +50,13 @@ def test_negative_bars_and_lines_with_threshold() -> None:
 def test_no_data_still_renders() -> None:
     for svg in (bar_chart(chart([], [])), line_chart(chart([], [Series("s", [])]))):
         assert ET.fromstring(svg) is not None and points(svg) == []
+
+
+def test_compact_axis_labels() -> None:
+    assert [compact(v) for v in (-1_500_000, 2500, 12, 0, 3e9)] == [
+        "-1.5M",
+        "2.5k",
+        "12",
+        "0",
+        "3B",
+    ]
