@@ -42,8 +42,8 @@ def main() -> int:
             print(f"\n== {title}")
             con.sql(sql).show(max_width=120)
     print(
-        f"\nWarehouse: {warehouse}\nDocs site: target/index.html (serve with"
-        " `.venv/bin/dbt docs serve --profiles-dir profiles`)\n"
+        f"\nWarehouse: {warehouse}\nDocs site and run report: `make docs`, then open"
+        " site/index.html and site/report.html\n"
         "Query it:  .venv/bin/dbt show --profiles-dir profiles --inline"
         " \"select * from {{ ref('fct_month_end_balances') }}\"\n"
         f"      or:  .venv/bin/python -c \"import duckdb; duckdb.connect('{warehouse}',"
