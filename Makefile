@@ -12,6 +12,10 @@ STAMP := $(VENV)/.installed
 LAKE_ROOT ?= lake
 DBT := $(BIN)/dbt
 DBT_FLAGS := --profiles-dir profiles --project-dir .
+# One build at a time per warehouse: a second one waits WAREHOUSE_WAIT seconds, then refuses
+# with one line naming the warehouse and the running build (exit 75). See scripts/warehouse_lock.py.
+WAREHOUSE_WAIT ?= 0
+LOCKED := $(BIN)/python scripts/warehouse_lock.py --lake-root $(LAKE_ROOT) --wait $(WAREHOUSE_WAIT) --
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 .PHONY: help install lock demo test test-slow test-athena bench lint pytest clean
@@ -49,9 +53,9 @@ demo: install
 	  --output $(SAMPLE_DIR)/transactions_2024q1_late.csv
 	LAKE_ROOT=$(LAKE_ROOT) $(BIN)/python scripts/land_csv.py \
 	  $(SAMPLE_DIR)/transactions_2024q1.csv $(SAMPLE_DIR)/transactions_2024q1_late.csv
-	LAKE_ROOT=$(LAKE_ROOT) $(DBT) build $(DBT_FLAGS)
-	LAKE_ROOT=$(LAKE_ROOT) $(BIN)/python scripts/publish.py --target-path target
-	LAKE_ROOT=$(LAKE_ROOT) $(DBT) docs generate $(DBT_FLAGS) --quiet
+	$(LOCKED) $(SHELL) -euc '$(DBT) build $(DBT_FLAGS) && \
+	  $(BIN)/python scripts/publish.py --target-path target && \
+	  $(DBT) docs generate $(DBT_FLAGS) --quiet'
 	LAKE_ROOT=$(LAKE_ROOT) $(BIN)/python scripts/show_results.py
 
 # ---------------------------------------------------------------------------------------------
