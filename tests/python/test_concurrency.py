@@ -95,6 +95,17 @@ def test_second_build_with_wait_runs_once_the_first_ends(lake: Lake, tmp_path: P
     assert "waiting up to 60s for warehouse" in err
 
 
+def test_wait_expires_then_refuses(lake: Lake) -> None:
+    with holding_the_lock(lake):
+        started = time.monotonic()
+        result = run(locked(lake, "true", wait=1), lake)
+        waited = time.monotonic() - started
+    assert result.returncode == EXIT_BUSY
+    assert waited >= 1
+    assert "waiting up to 1s" in result.stderr
+    assert "warehouse_lock: error: warehouse " in result.stderr.splitlines()[-1]
+
+
 def test_warehouse_open_elsewhere_is_refused_clearly(lake: Lake) -> None:
     lake.root.mkdir(parents=True)
     with duckdb.connect(str(lake.root / "warehouse.duckdb")):  # e.g. a notebook, a bare dbt
