@@ -16,6 +16,10 @@ DBT_FLAGS := --profiles-dir profiles --project-dir .
 # Production-style builds (demo, prod, bench) skip dbt unit tests: they check the logic, not the
 # data, and `make test` runs them on every change.
 DBT_BUILD_FLAGS := $(DBT_FLAGS) --exclude-resource-type unit_test
+# One build at a time per warehouse: a second one waits WAREHOUSE_WAIT seconds, then refuses
+# with one line naming the warehouse and the running build (exit 75). See scripts/warehouse_lock.py.
+WAREHOUSE_WAIT ?= 0
+LOCKED := $(BIN)/python scripts/warehouse_lock.py --lake-root $(LAKE_ROOT) --wait $(WAREHOUSE_WAIT) --
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 .PHONY: help install lock demo docs browser test test-slow test-athena bench lint pytest clean prod
@@ -55,8 +59,8 @@ demo: install
 	  --output $(SAMPLE_DIR)/transactions_2024q1_late.csv
 	LAKE_ROOT=$(LAKE_ROOT) $(BIN)/python scripts/land_csv.py \
 	  $(SAMPLE_DIR)/transactions_2024q1.csv $(SAMPLE_DIR)/transactions_2024q1_late.csv
-	LAKE_ROOT=$(LAKE_ROOT) $(DBT) build $(DBT_BUILD_FLAGS)
-	LAKE_ROOT=$(LAKE_ROOT) $(BIN)/python scripts/publish.py --target-path target
+	$(LOCKED) $(SHELL) -euc '$(DBT) build $(DBT_BUILD_FLAGS) && \
+	  $(BIN)/python scripts/publish.py --target-path target'
 	LAKE_ROOT=$(LAKE_ROOT) $(BIN)/python scripts/show_results.py
 
 # ---------------------------------------------------------------------------------------------
@@ -67,8 +71,7 @@ TARGET_PATH ?= target
 SITE_DIR ?= site
 
 docs: install $(WAREHOUSE)
-	LAKE_ROOT=$(LAKE_ROOT) $(DBT) docs generate --static $(DBT_FLAGS) \
-	  --target-path $(TARGET_PATH) --quiet
+	$(LOCKED) $(DBT) docs generate --static $(DBT_FLAGS) --target-path $(TARGET_PATH) --quiet
 	LAKE_ROOT=$(LAKE_ROOT) $(BIN)/python scripts/build_report.py \
 	  --static-docs $(TARGET_PATH)/static_index.html --site $(SITE_DIR)
 

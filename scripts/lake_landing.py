@@ -155,6 +155,7 @@ class LocalLake:
         self.transactions_dir = self.raw_dir / "transactions"
         self.incoming_dir = self.raw_dir / ".incoming"
         self.lock_path = self.raw_dir / ".lock"
+        self._staging_locks: dict[Path, int] = {}  # staging dir -> fd holding its flock
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
@@ -171,17 +172,64 @@ class LocalLake:
             os.close(fd)  # releases the flock
 
     def new_staging_dir(self) -> Path:
-        _mkdir_durable(self.incoming_dir)
-        while True:
-            path = self.incoming_dir / secrets.token_hex(8)
-            try:
-                path.mkdir()  # not mkdtemp: the run dir keeps umask permissions for readers
-            except FileExistsError:
-                continue
-            return path
+        """A new directory under ``raw/.incoming/``, owned by this process until it is committed
+        or discarded: an flock on the directory, taken under the lake lock. Stale staging
+        directories (their loader died) are removed first."""
+        with self.lock():
+            self.remove_stale_staging()
+            while True:
+                path = self.incoming_dir / secrets.token_hex(8)
+                try:
+                    path.mkdir()  # not mkdtemp: the run dir keeps umask permissions for readers
+                except FileExistsError:
+                    continue
+                fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # new: nobody else holds it
+                self._staging_locks[path] = fd
+                return path
+
+    def _release_staging(self, staging: Path) -> None:
+        fd = self._staging_locks.pop(staging, None)
+        if fd is not None:
+            os.close(fd)  # releases the flock
 
     def discard_staging(self, staging: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
+        self._release_staging(staging)
+
+    def remove_stale_staging(self) -> list[Path]:
+        """Remove the staging directories of loaders that died before committing (killed
+        mid-copy, power loss). Call with the lake lock held. A live loader holds an flock on its
+        directory from its creation (under the lake lock) until commit or discard, so only
+        unlocked directories are removed; committed runs are never under ``.incoming/``."""
+        _mkdir_durable(self.incoming_dir)
+        removed = []
+        with os.scandir(self.incoming_dir) as entries:
+            candidates = [Path(e.path) for e in entries if e.is_dir(follow_symlinks=False)]
+        for path in candidates:
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            except OSError:
+                continue  # gone already, or not a plain directory: leave it alone
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue  # a live loader is copying into it
+            try:
+                shutil.rmtree(path)
+                removed.append(path)
+                LOG.warning(
+                    "removed stale staging directory %s (its loader ended without committing)",
+                    display_path(path),
+                )
+            except OSError as exc:
+                LOG.warning("cannot remove stale staging directory %s: %s", path, exc)
+            finally:
+                os.close(fd)
+        if removed:
+            _fsync_dir(self.incoming_dir)
+        return removed
 
     def _manifests(self) -> Iterator[tuple[Path, dict[str, Any]]]:
         for path in self.transactions_dir.glob(f"ingest_date=*/run_id=*/{MANIFEST_NAME}"):
@@ -227,6 +275,7 @@ class LocalLake:
         if target.exists():  # rename() would silently replace an empty directory
             raise LandingError(f"run directory already exists: {target}")
         os.rename(staging, target)  # one atomic step: readers see all of the run or nothing
+        self._release_staging(staging)
         _fsync_dir(target.parent)
         _fsync_dir(self.incoming_dir)
         return str(target)

@@ -236,6 +236,8 @@
             sha256,
             line_count,
             header,
+            header_matches_contract,
+            header_fingerprint,
             utf8_valid,
             contains_soh,
             contract_version

@@ -10,7 +10,9 @@ runs as (
         ingest_date,
         landed_at,
         source_file,
-        bytes
+        bytes,
+        header_matches_contract,
+        header_fingerprint
     from {{ ref('stg_landing__runs') }}
 ),
 
@@ -48,6 +50,8 @@ final as (
         runs.source_file,
         runs.landed_at,
         runs.bytes,
+        runs.header_matches_contract,
+        runs.header_fingerprint,
         per_run.first_transaction_ts,
         per_run.last_transaction_ts,
         cast(coalesce(per_run.input_rows, 0) as bigint) as input_rows,

@@ -97,6 +97,8 @@ def test_loader_killed_mid_copy_leaves_nothing_visible_and_rerun_lands(tmp_path:
 
     [again] = lake.land(source)
     assert again["status"] == "landed"
+    assert staged_bytes(lake.root) == 0  # the dead loader's staging copy was removed
+    assert list((lake.root / "raw" / ".incoming").iterdir()) == []
     [run] = visible_runs(lake.root)
     landed = run / "large.csv"
     assert landed.stat().st_size == LARGE_FILE_BYTES

@@ -532,6 +532,67 @@ def test_second_loader_waits_for_the_lock(tmp_path: Path, root: Path) -> None:
     assert len(data_files(root)) == 1
 
 
+# ------------------------------------------------------------- crash leftovers in staging
+def test_stale_staging_is_removed_live_staging_and_runs_are_kept(
+    tmp_path: Path, root: Path
+) -> None:
+    committed = ll.land_file(write(tmp_path / "first.csv", GOOD), root)
+    committed_files = {p: p.read_bytes() for p in all_files(root)}
+    stale = root / "raw" / ".incoming" / "0123456789abcdef"
+    stale.mkdir()
+    (stale / "partial.csv").write_bytes(GOOD[:20])  # a loader died mid-copy
+    other_loader = ll.LocalLake(root)  # alive: holds the flock on its staging directory
+    live = other_loader.new_staging_dir()
+    (live / "copying.csv").write_bytes(GOOD[:10])
+
+    second = ll.land_file(write(tmp_path / "second.csv", GOOD + b"T-2\n"), root)
+
+    assert second["status"] == "landed"
+    assert not stale.exists()
+    assert (live / "copying.csv").read_bytes() == GOOD[:10]  # untouched
+    assert {p: p.read_bytes() for p in all_files(root) if p in committed_files} == committed_files
+    assert Path(committed["path"]).exists()
+    other_loader.discard_staging(live)
+    assert incoming_leftovers(root) == []
+
+
+def test_loader_killed_before_commit_is_cleaned_by_the_next_run(tmp_path: Path, root: Path) -> None:
+    big = tmp_path / "big.csv"
+    with open(big, "wb") as out:  # valid start, then a sparse hole: quick to make, slow to copy
+        out.write(HEADER.encode() + b"\n")
+        out.writelines(b"T-%07d,ACC001,1.00,EUR,2024-01-05T09:00:00Z\n" % i for i in range(2500))
+        out.truncate(64 * 1024 * 1024)
+    lake = ll.LocalLake(root)
+    proc = subprocess.Popen(
+        [sys.executable, str(SCRIPT), "--lake-root", str(root), str(big)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not incoming_leftovers(root):
+            assert proc.poll() is None, "the loader ended before it was seen staging"
+            assert time.monotonic() < deadline
+            time.sleep(0.001)
+        with lake.lock():  # the loader can copy but not commit
+            [staged] = incoming_leftovers(root)
+            assert lake.remove_stale_staging() == []  # its loader is alive: kept
+            proc.kill()
+            proc.wait(timeout=60)
+            assert run_dirs(root) == []  # nothing visible
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=60)
+    assert staged.exists()  # the killed loader's leftover ...
+
+    result = run_cli(write(tmp_path / "next.csv", GOOD), lake_root=root)
+    assert result.returncode == 0, result.stderr
+    assert f"removed stale staging directory {staged}" in result.stderr
+    assert incoming_leftovers(root) == []  # ... is removed by the next run
+    assert [p.name for p in data_files(root)] == ["next.csv"]
+
+
 # ------------------------------------------------------------------------------ bad input
 def test_bad_inputs_are_refused_while_good_files_land(tmp_path: Path, root: Path) -> None:
     good = write(tmp_path / "good.csv", GOOD)

@@ -11,6 +11,8 @@ manifests as (
         sha256,
         line_count,
         header,
+        header_matches_contract,
+        header_fingerprint,
         utf8_valid,
         contract_version
     from {{ source('landing', 'transaction_manifests') }}
@@ -26,6 +28,8 @@ final as (
         sha256,
         line_count,
         header,
+        header_matches_contract,
+        header_fingerprint,
         utf8_valid,
         contract_version
     from manifests
