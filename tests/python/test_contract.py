@@ -589,7 +589,7 @@ def test_drift_check_fails_when_the_macro_order_differs(repo_copy: Path) -> None
 
 def test_drift_check_fails_when_a_raw_column_is_undocumented(repo_copy: Path) -> None:
     docs = repo_copy / ct.MODEL_DOCS_FILE
-    edit(docs, "        description: Currency as received.\n", "")
+    edit(docs, "        description: \"{{ doc('currency_raw') }}\"\n", "")
     drifts = ct.check_drift(repo_copy)
     assert [str(d) for d in drifts] == [
         f"{ct.MODEL_DOCS_FILE}: stg_landing__transactions: column currency_raw is not documented"
