@@ -16,8 +16,9 @@ BIN = Path(sys.executable).parent
 DBT = BIN / "dbt"
 LOADER = ROOT / "scripts" / "land_csv.py"
 FIXTURES = ROOT / "tests" / "fixtures"
-# Build start times (the only columns that differ between two builds of the same raw layer).
-AUDIT_COLUMNS = ("quarantined_at", "classified_at")
+# Columns that record when a build ran (README, "Audit columns"): the only columns that differ
+# between two builds of the same raw layer.
+AUDIT_COLUMNS = ("quarantined_at", "classified_at", "built_at")
 
 
 @dataclass
