@@ -30,12 +30,16 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from lake_landing import CHUNK_SIZE, ContentProfile, ContentProfiler
 
 SUFFIX = ".lines.jsonl.gz"
 BOM = b"\xef\xbb\xbf"
+
+
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,7 @@ def profile_file(path: Path) -> ContentProfile:
     return profiler.result()
 
 
-def physical_lines(src: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+def physical_lines(src: Readable, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
     """The lines of ``src`` without terminators (CRLF, LF or bare CR); no line after a final
     terminator, none for an empty file."""
     pending = b""
@@ -106,17 +110,47 @@ def iter_lines(path: Path | str, profile: ContentProfile | None = None) -> Itera
     path = Path(path)
     readable_file = is_line_readable(profile or profile_file(path))
     with open(path, "rb") as src:
-        if readable_file and src.read(len(BOM)) != BOM:  # the CSV reader drops it before lines
-            src.seek(0)
-        for number, raw in enumerate(physical_lines(src), start=1):
-            if number == 1:  # the byte split drops it from the first line
-                raw = raw.removeprefix(BOM)
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                yield Line(number, escape_bytes(raw), False)
-                continue
-            yield Line(number, None if readable_file and not text else text, True)
+        yield from iter_stream_lines(src, readable_file)
+
+
+def iter_stream_lines(src: Readable, readable_file: bool) -> Iterator[Line]:
+    """The rows of the line index of the content of ``src`` (read to its end)."""
+    head = src.read(len(BOM))
+    if not (readable_file and head == BOM):  # the CSV reader drops a BOM before splitting lines
+        src = _Prepend(head, src)
+    for number, raw in enumerate(physical_lines(src), start=1):
+        if number == 1:  # the byte split drops it from the first line
+            raw = raw.removeprefix(BOM)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            yield Line(number, escape_bytes(raw), False)
+            continue
+        yield Line(number, None if readable_file and not text else text, True)
+
+
+class _Prepend:
+    """``head`` then the rest of ``src``, through ``read(size)``."""
+
+    def __init__(self, head: bytes, src: Readable) -> None:
+        self._head = head
+        self._src = src
+
+    def read(self, size: int = -1, /) -> bytes:
+        head, self._head = self._head, b""
+        if size < 0:
+            return head + self._src.read()
+        return head + self._src.read(max(size - len(head), 0)) if head else self._src.read(size)
+
+
+def write_stream_index(src: Readable, out: BinaryIO, readable_file: bool) -> int:
+    """Write the gzip JSON Lines index of the content of ``src`` to ``out``; the line count."""
+    count = 0
+    with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as packed:
+        for line in iter_stream_lines(src, readable_file):
+            packed.write(line.as_json().encode("utf-8") + b"\n")
+            count += 1
+    return count
 
 
 def write_line_index(
@@ -124,12 +158,9 @@ def write_line_index(
 ) -> int:
     """Write the line index of ``src`` to the new file ``dst`` (gzip JSON Lines, fsynced);
     return the number of lines."""
-    count = 0
-    with open(dst, "xb") as raw_out:
-        with gzip.GzipFile(fileobj=raw_out, mode="wb", mtime=0) as out:
-            for line in iter_lines(src, profile):
-                out.write(line.as_json().encode("utf-8") + b"\n")
-                count += 1
-        raw_out.flush()
-        os.fsync(raw_out.fileno())
+    readable_file = is_line_readable(profile or profile_file(Path(src)))
+    with open(src, "rb") as source, open(dst, "xb") as out:
+        count = write_stream_index(source, out, readable_file)
+        out.flush()
+        os.fsync(out.fileno())
     return count
