@@ -794,7 +794,8 @@ class S3Lake:
             written.append(self._write_line_index(staged, run_prefix))
             lease.renew()  # still the holder: commit order stays run_id order
             written.append(self._write_index(staged, ingest_date, run_id))
-            body = json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+            # One line: Athena's JSON SerDe reads one object per line (raw DDL macro).
+            body = json.dumps(manifest, sort_keys=True, ensure_ascii=False) + "\n"
             self.objects.put_new(manifest_key, body.encode(), JSON_TYPE, accept_identical=True)
             committed = True
         finally:
