@@ -45,7 +45,7 @@ PAGE_SIZE = 1000
 # Iceberg housekeeping: accepted (nothing to compact) when Athena's syntax is kept exactly.
 NOOP = re.compile(r"^(optimize \w+\.\w+ rewrite data using bin_pack|vacuum \w+\.\w+)$", re.I)
 IDENT = r"[`\"]?(\w+)[`\"]?"
-QUALIFIED = rf"{IDENT}\s*\.\s*{IDENT}"
+QUALIFIED = rf"(?:[`\"]?awsdatacatalog[`\"]?\.)?{IDENT}\s*\.\s*{IDENT}"
 EXTERNAL = re.compile(rf"^create external table (?:if not exists )?{QUALIFIED}", re.I)
 RENAME = re.compile(rf"^alter table {QUALIFIED} rename to {QUALIFIED}$", re.I)
 SCHEMA = re.compile(rf"^create (?:schema|database) (?:if not exists )?{IDENT}$", re.I)
@@ -58,6 +58,10 @@ TYPES = {"VARCHAR": "varchar", "BIGINT": "bigint", "INTEGER": "integer", "BOOLEA
 
 class Unsupported(Exception):
     """A statement the stand-in cannot express (the query fails with this message)."""
+
+
+class AthenaRefuses(Exception):
+    """A statement Athena itself would refuse (the query fails, as it would there)."""
 
 
 @dataclass
@@ -257,9 +261,11 @@ class AthenaStandIn:
 
     def _execute(self, text: str, schema: str, query: Query) -> None:
         flat = " ".join(text.split())
-        if len([part for part in sqlglot.tokenize(text, read="athena") if part.text == ";"]):
-            raise Unsupported("more than one statement in a query: Athena runs one per query")
-        if NOOP.match(flat):
+        if any(token.text == ";" for token in sqlglot.tokenize(text, read="athena")):
+            raise AthenaRefuses("more than one statement in a query: Athena runs one per query")
+        if re.match(r"(optimize|vacuum)\b", flat, re.I):
+            if not NOOP.match(flat):
+                raise AthenaRefuses("Athena's syntax: OPTIMIZE/VACUUM [db_name.]table_name ...")
             query.statement_type = "UTILITY"
             self.noops.append(flat)
             return

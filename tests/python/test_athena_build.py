@@ -152,3 +152,5 @@ def test_stand_in_keeps_trino_semantics(athena: AthenaStandIn) -> None:
     assert glue["Parameters"]["table_type"] == "ICEBERG"
     two = athena.run("select 1; select 2", "drift")
     assert two.state == "FAILED" and "one per query" in str(two.error)
+    catalog = athena.run("vacuum awsdatacatalog.drift.t", "drift")
+    assert catalog.state == "FAILED" and "AthenaRefuses" in str(catalog.error)
