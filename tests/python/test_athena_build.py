@@ -7,6 +7,7 @@ limits in its docstring and the README)."""
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import subprocess
@@ -19,6 +20,7 @@ from typing import Any
 
 import pytest
 from athena_stand_in import AthenaStandIn
+from contract import load_contract
 from dbt_harness import DBT, FIXTURES, LOADER, ROOT, Lake
 
 BATCHES = sorted((FIXTURES / "batches").glob("batch_*.csv"))
@@ -26,7 +28,7 @@ HOSTILE = sorted((FIXTURES / "hostile").glob("*.csv"))
 FIRST, SECOND = [*BATCHES[:2], *HOSTILE], BATCHES[2:]
 MARTS = ("fct_transactions", "quarantine_transactions", "fct_month_end_balances")
 # Build-time audit columns, and the landing moment (S3 and local land at different times).
-AUDIT = {"quarantined_at", "built_at", "ingested_at", "landed_at"}
+AUDIT = {"quarantined_at", "built_at", "ingested_at", "landed_at", "ingest_date"}
 BUCKET = "lakehouse"
 
 
@@ -118,6 +120,23 @@ def test_athena_build_equals_duckdb(athena: AthenaStandIn, tmp_path: Path) -> No
     )
     local_runs = dict(local.query("select run_id, file_name from main_raw.transaction_manifests"))
     assert sorted(s3_runs.values()) == sorted(local_runs.values())
+    # The raw layer: Athena's lines (from the loader's line index) are DuckDB's, file by file.
+    names = ["run_id", "source_file", "line_number", "line_text", "is_readable"]
+    lines = f"select {', '.join(names)} from"
+    athena_lines = athena.db.execute(f"{lines} awsdatacatalog.lake_raw.transaction_lines")
+    local_lines = local.query(f"{lines} main_raw.transaction_lines")
+    assert len(local_lines) > 100
+    assert normalized(athena_lines.fetchall(), names, s3_runs) == normalized(
+        local_lines, names, local_runs
+    )
+    # The audit table over the CSV files has the contract's columns (OpenCSVSerDe stand-in).
+    columns = ", ".join(load_contract().column_names)
+    audit = athena.db.execute(
+        f"select {columns} from awsdatacatalog.lake_raw.transactions_csv"
+        " where source_file = 'batch_1.csv'"
+    ).fetchall()
+    with open(BATCHES[0], newline="", encoding="utf-8") as batch:
+        assert sorted(audit) == sorted(tuple(row) for row in list(csv.reader(batch))[1:])
     for mart in MARTS:
         names, rows = athena_table(athena, "lake_marts", mart)
         local_names = [
