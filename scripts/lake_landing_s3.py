@@ -791,7 +791,7 @@ class S3Lake:
                 written.append((data_key, self.objects.copy_parts(staged, data_key, on_part)))
                 progress.finish()
             self.objects.verify(data_key, staged.expected_checksum, staged.profile.size)
-            written.append(self._write_line_index(staged, run_prefix))
+            written.append(self._write_line_index(staged, run_prefix, lease.renew_if_due))
             lease.renew()  # still the holder: commit order stays run_id order
             written.append(self._write_index(staged, ingest_date, run_id))
             # One line: Athena's JSON SerDe reads one object per line (raw DDL macro).
@@ -803,9 +803,12 @@ class S3Lake:
                 self._delete_uncommitted(manifest_key, written)
         return self.objects.uri(data_key)
 
-    def _write_line_index(self, staged: StagedFile, run_prefix: str) -> tuple[str, str]:
+    def _write_line_index(
+        self, staged: StagedFile, run_prefix: str, renew: Callable[[], None]
+    ) -> tuple[str, str]:
         """Write ``<file>.lines.jsonl.gz`` (see ``line_index``) beside the data object, derived
-        from the bytes just landed; spooled to a temporary file, so memory stays constant."""
+        from the bytes just landed; spooled to a temporary file, so memory stays constant.
+        ``renew`` is called per chunk read (the lock's lease outlives a large file's index)."""
         key = run_prefix + index_name(staged.file_name)
         if staged.body is not None:
             source: Any = io.BytesIO(staged.body)
@@ -814,7 +817,8 @@ class S3Lake:
                 Bucket=self.objects.bucket, Key=staged.staging_key
             )["Body"]
         with contextlib.closing(source), tempfile.TemporaryFile() as spool:
-            write_stream_index(source, spool, is_line_readable(staged.profile))
+            reader = _RenewingReader(source, renew)
+            write_stream_index(reader, spool, is_line_readable(staged.profile))
             size = spool.tell()
             spool.seek(0)
             if size < self.options.multipart_threshold:
@@ -850,6 +854,18 @@ class S3Lake:
             return  # cannot tell: keep everything
         for key, etag in reversed(written):
             self.objects.delete(key, if_match=etag)
+
+
+class _RenewingReader:
+    """``src.read`` that calls ``renew`` first (a long read keeps the lock's lease)."""
+
+    def __init__(self, src: Any, renew: Callable[[], None]) -> None:
+        self._src = src
+        self._renew = renew
+
+    def read(self, size: int = -1, /) -> bytes:
+        self._renew()
+        return bytes(self._src.read(size))
 
 
 # ---------------------------------------------------------------------------------- landing

@@ -573,3 +573,14 @@ def test_checksum_comparison() -> None:
     assert s3l.same_checksum(value, f"{value}-2")  # moto omits the part count
     assert not s3l.same_checksum(f"{value}-3", f"{value}-2")
     assert not s3l.same_checksum(b64_sha256(b"a"), f"{value}-2")
+
+
+def test_line_index_above_the_threshold_is_uploaded_in_parts(s3: S3StandIn, tmp_path: Path) -> None:
+    source = write(tmp_path / "a.csv", GOOD + b"T-9,ACC9,1.00,EUR,2024-01-01T00:00:00Z\r\n")
+    record = s3l.land_file_s3(source, new_lake(s3, multipart_threshold=1))
+    key = key_of(s3, record["path"]) + ".lines.jsonl.gz"
+    assert read_line_index(s3, key) == list(iter_lines(source))
+    head = s3.head(key)
+    assert head["ETag"].endswith('-1"') and head["ServerSideEncryption"] == "AES256"
+    assert head["ContentType"] == "application/gzip"
+    assert pending_uploads(s3) == []
