@@ -28,9 +28,8 @@ import gzip
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, NamedTuple, Protocol
 
 from lake_landing import CHUNK_SIZE, ContentProfile, ContentProfiler
 
@@ -42,8 +41,7 @@ class Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(NamedTuple):
     """One row of the line index."""
 
     line_number: int
@@ -81,21 +79,13 @@ def physical_lines(src: Readable, chunk_size: int = CHUNK_SIZE) -> Iterator[byte
     terminator, none for an empty file."""
     pending = b""
     while chunk := src.read(chunk_size):
-        pending += chunk
-        start = 0
-        while True:
-            cr, lf = pending.find(b"\r", start), pending.find(b"\n", start)
-            if cr < 0 and lf < 0:
-                break
-            if lf >= 0 and (cr < 0 or lf < cr):
-                yield pending[start:lf]
-                start = lf + 1
-            elif cr + 1 < len(pending):
-                yield pending[start:cr]
-                start = cr + 2 if pending[cr + 1 : cr + 2] == b"\n" else cr + 1
-            else:  # a CR at the end of the buffer: wait for the next byte
-                break
-        pending = pending[start:]
+        pieces = (pending + chunk).splitlines(keepends=True)  # bytes: CRLF, LF, CR only
+        pending = pieces.pop()
+        if pending.endswith(b"\n"):  # complete; a trailing CR may still get its LF
+            pieces.append(pending)
+            pending = b""
+        for piece in pieces:
+            yield piece[:-2] if piece.endswith(b"\r\n") else piece[:-1]
     if pending:  # the last line has no terminator, or ends with a CR that was the last byte
         yield pending.removesuffix(b"\r")
 
@@ -146,7 +136,7 @@ class _Prepend:
 def write_stream_index(src: Readable, out: BinaryIO, readable_file: bool) -> int:
     """Write the gzip JSON Lines index of the content of ``src`` to ``out``; the line count."""
     count = 0
-    with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as packed:
+    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6, mtime=0) as packed:
         for line in iter_stream_lines(src, readable_file):
             packed.write(line.as_json().encode("utf-8") + b"\n")
             count += 1
