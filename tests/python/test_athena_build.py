@@ -22,6 +22,7 @@ import pytest
 from athena_stand_in import AthenaStandIn
 from contract import load_contract
 from dbt_harness import DBT, FIXTURES, LOADER, ROOT, Lake
+from s3_stand_in import _CLEARED_ENV as CLEARED_ENV
 
 BATCHES = sorted((FIXTURES / "batches").glob("batch_*.csv"))
 HOSTILE = sorted((FIXTURES / "hostile").glob("*.csv"))
@@ -44,7 +45,11 @@ def athena() -> Iterator[AthenaStandIn]:
 
 
 def athena_env(stand_in: AthenaStandIn, home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ATHENA_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "ATHENA_")) and k not in CLEARED_ENV  # proxies too
+    }
     return {
         **env,
         **stand_in.env,
