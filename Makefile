@@ -123,7 +123,7 @@ bench: install
 
 # The Athena target proven offline (also part of `make test` through pytest).
 test-athena: install
-	$(BIN)/pytest tests/python/test_athena_offline.py
+	$(BIN)/pytest tests/python/test_athena_offline.py tests/python/test_athena_build.py
 
 # ---------------------------------------------------------------------------------------------
 # Production on AWS (settings from the environment, listed in the README; credentials from the

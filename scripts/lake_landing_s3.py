@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import io
 import json
 import logging
 import os
@@ -36,6 +37,7 @@ import re
 import secrets
 import socket
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -64,6 +66,7 @@ from lake_landing import (
     sanitize_file_name,
     skipped_result,
 )
+from line_index import index_name, is_line_readable, write_stream_index
 
 LOG = logging.getLogger("land_csv")
 
@@ -74,6 +77,7 @@ MAX_PARTS = 10_000
 SSE_ALGORITHMS = ("AES256", "aws:kms")
 CSV_TYPE = "text/csv"
 JSON_TYPE = "application/json"
+GZIP_TYPE = "application/gzip"
 CONFLICT_RETRIES = 5  # 409 ConditionalRequestConflict: a concurrent conditional write, retry
 
 _BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
@@ -388,11 +392,11 @@ class S3Objects:
             )
 
     # ------------------------------------------------------------------------- multipart
-    def _create_multipart(self, key: str) -> str:
+    def _create_multipart(self, key: str, content_type: str = CSV_TYPE) -> str:
         response = self.client.create_multipart_upload(
             Bucket=self.bucket,
             Key=key,
-            ContentType=CSV_TYPE,
+            ContentType=content_type,
             ChecksumAlgorithm="SHA256",
             **self.options.sse_args(),
         )
@@ -427,10 +431,14 @@ class S3Objects:
             LOG.warning("could not abort the multipart upload of %s: %s", self.uri(key), exc)
 
     def upload_parts(
-        self, key: str, parts: Iterator[bytes], on_part: Callable[[int], None]
+        self,
+        key: str,
+        parts: Iterator[bytes],
+        on_part: Callable[[int], None],
+        content_type: str = CSV_TYPE,
     ) -> tuple[str, tuple[bytes, ...]]:
         """Upload ``parts`` as the new object ``key``; its ETag and the parts' SHA-256 digests."""
-        upload_id = self._create_multipart(key)
+        upload_id = self._create_multipart(key, content_type)
         try:
             completed: list[dict[str, Any]] = []
             digests: list[bytes] = []
@@ -783,15 +791,42 @@ class S3Lake:
                 written.append((data_key, self.objects.copy_parts(staged, data_key, on_part)))
                 progress.finish()
             self.objects.verify(data_key, staged.expected_checksum, staged.profile.size)
+            written.append(self._write_line_index(staged, run_prefix, lease.renew_if_due))
             lease.renew()  # still the holder: commit order stays run_id order
             written.append(self._write_index(staged, ingest_date, run_id))
-            body = json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+            # One line: Athena's JSON SerDe reads one object per line (raw DDL macro).
+            body = json.dumps(manifest, sort_keys=True, ensure_ascii=False) + "\n"
             self.objects.put_new(manifest_key, body.encode(), JSON_TYPE, accept_identical=True)
             committed = True
         finally:
             if not committed and written:
                 self._delete_uncommitted(manifest_key, written)
         return self.objects.uri(data_key)
+
+    def _write_line_index(
+        self, staged: StagedFile, run_prefix: str, renew: Callable[[], None]
+    ) -> tuple[str, str]:
+        """Write ``<file>.lines.jsonl.gz`` (see ``line_index``) beside the data object, derived
+        from the bytes just landed; spooled to a temporary file, so memory stays constant.
+        ``renew`` is called per chunk read (the lock's lease outlives a large file's index)."""
+        key = run_prefix + index_name(staged.file_name)
+        if staged.body is not None:
+            source: Any = io.BytesIO(staged.body)
+        else:
+            source = self.objects.client.get_object(
+                Bucket=self.objects.bucket, Key=staged.staging_key
+            )["Body"]
+        with contextlib.closing(source), tempfile.TemporaryFile() as spool:
+            reader = _RenewingReader(source, renew)
+            write_stream_index(reader, spool, is_line_readable(staged.profile))
+            size = spool.tell()
+            spool.seek(0)
+            if size < self.options.multipart_threshold:
+                return key, self.objects.put_new(key, spool.read(), GZIP_TYPE)
+            part_size = self._part_size(size)
+            parts = iter(lambda: spool.read(part_size), b"")
+            etag, _ = self.objects.upload_parts(key, parts, lambda _count: None, GZIP_TYPE)
+            return key, etag
 
     def _write_index(self, staged: StagedFile, ingest_date: str, run_id: str) -> tuple[str, str]:
         sha256 = staged.profile.sha256
@@ -819,6 +854,18 @@ class S3Lake:
             return  # cannot tell: keep everything
         for key, etag in reversed(written):
             self.objects.delete(key, if_match=etag)
+
+
+class _RenewingReader:
+    """``src.read`` that calls ``renew`` first (a long read keeps the lock's lease)."""
+
+    def __init__(self, src: Any, renew: Callable[[], None]) -> None:
+        self._src = src
+        self._renew = renew
+
+    def read(self, size: int = -1, /) -> bytes:
+        self._renew()
+        return bytes(self._src.read(size))
 
 
 # ---------------------------------------------------------------------------------- landing
@@ -856,6 +903,7 @@ def land_file_s3(source: Path | str, lake: S3Lake) -> dict[str, Any]:
                 manifest = build_manifest(
                     source, staged.file_name, staged.profile, ingest_date, run_id, landed_at
                 )
+                manifest["line_index"] = index_name(staged.file_name)
                 try:
                     location = lake.commit(staged, ingest_date, run_id, manifest, lease)
                 except AlreadyLanded as lost:

@@ -8,9 +8,12 @@
     {{ return('') }}
 {% endmacro %}
 
+{#- Athena runs one statement per query, and OPTIMIZE / VACUUM take [db_name.]table_name (no
+    catalog): OPTIMIZE runs here, VACUUM is the hook's own statement. -#}
 {% macro athena__iceberg_housekeeping(relation) %}
     {%- if var('iceberg_housekeeping', true) -%}
-        optimize {{ relation }} rewrite data using bin_pack;
-        vacuum {{ relation }}
+        {%- set table = relation.schema ~ '.' ~ relation.identifier -%}
+        {%- do run_query('optimize ' ~ table ~ ' rewrite data using bin_pack') -%}
+        vacuum {{ table }}
     {%- endif -%}
 {% endmacro %}

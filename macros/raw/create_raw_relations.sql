@@ -150,12 +150,14 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Athena: external tables over the raw S3 prefix (every column string), and views that give
-    them the same shape as on DuckDB. Partitions (ingest_date, run_id) are registered by the S3
-    loader through the Glue API when it commits a run, so no MSCK REPAIR or crawler is needed.
-    KNOWN GAP: a Hive text table exposes no line position, so line_number comes from
-    row_number() over the file, which Athena does not guarantee to follow the file's order; quoted
-    newlines therefore cannot be reassembled reliably on Athena (see README, "Athena"). -#}
+{#- Athena: external tables over the raw S3 prefix, and views that give them the same shape as on
+    DuckDB. Partitions (ingest_date, run_id) are registered by the S3 loader through the Glue API
+    when it commits a run, so no MSCK REPAIR or crawler is needed. A Hive text table exposes no
+    line position, so the lines come from the line index the S3 loader writes beside each file
+    (<file>.lines.jsonl.gz, scripts/line_index.py): the same rows as DuckDB's transaction_lines,
+    line numbers included. Every table reads every object of a run; each view keeps its own
+    objects by "$path". transaction_files (the raw text) and transactions_csv (the CSV parsed by
+    OpenCSVSerDe) are for audit queries only. -#}
 {% macro athena__create_raw_relations() %}
     {%- if execute -%}
         {%- for statement in athena_raw_ddl_statements() -%}
@@ -212,15 +214,55 @@
     {%- endset -%}
     {%- do statements.append(statement) -%}
     {%- set statement -%}
+        create external table if not exists {{ schema }}.transaction_line_index (
+            line_number bigint,
+            line_text string,
+            is_readable boolean
+        )
+        partitioned by (ingest_date string, run_id string)
+        row format serde 'org.openx.data.jsonserde.JsonSerDe'
+        with serdeproperties ('ignore.malformed.json' = 'true')
+        location '{{ location }}'
+    {%- endset -%}
+    {%- do statements.append(statement) -%}
+    {%- set statement -%}
+        create external table if not exists {{ schema }}.transactions_csv_files (
+        {%- for column in transaction_file_columns() %}
+            {{ column.column }} string{{ ',' if not loop.last }}
+        {%- endfor %}
+        )
+        partitioned by (ingest_date string, run_id string)
+        row format serde 'org.apache.hadoop.hive.serde2.OpenCSVSerde'
+        with serdeproperties ('separatorChar' = ',', 'quoteChar' = '"')
+        location '{{ location }}'
+        tblproperties ('skip.header.line.count' = '1')
+    {%- endset -%}
+    {%- do statements.append(statement) -%}
+    {%- set statement -%}
         create or replace view {{ schema }}.transaction_lines as
         select
             run_id,
             cast(ingest_date as date) as ingest_date,
-            element_at(split("$path", '/'), -1) as source_file,
-            row_number() over (partition by "$path") as line_number,
+            regexp_replace(
+                element_at(split("$path", '/'), -1), '[.]lines[.]jsonl[.]gz$', ''
+            ) as source_file,
+            line_number,
             line_text,
-            strpos(line_text, chr(65533)) = 0 as is_readable
-        from {{ schema }}.transaction_files
+            is_readable
+        from {{ schema }}.transaction_line_index
+        where "$path" like '%.lines.jsonl.gz'
+    {%- endset -%}
+    {%- do statements.append(statement) -%}
+    {%- set statement -%}
+        create or replace view {{ schema }}.transactions_csv as
+        select
+        {%- for column in transaction_file_columns() %}
+            {{ column.column }},
+        {%- endfor %}
+            run_id,
+            cast(ingest_date as date) as ingest_date,
+            element_at(split("$path", '/'), -1) as source_file
+        from {{ schema }}.transactions_csv_files
         where "$path" like '%.csv'
     {%- endset -%}
     {%- do statements.append(statement) -%}

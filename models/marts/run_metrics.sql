@@ -59,7 +59,9 @@ final as (
         cast(coalesce(per_run.quarantined_rows, 0) as bigint) as quarantined_rows,
         cast(coalesce(per_run.duplicate_rows, 0) as bigint) as duplicate_rows,
         cast(
-            coalesce(1.0 * per_run.quarantined_rows / nullif(per_run.input_rows, 0), 0)
+            coalesce(
+                cast(per_run.quarantined_rows as double) / nullif(per_run.input_rows, 0), 0
+            )
             as double
         ) as quarantine_rate,
         {%- for code in validation_codes() %}

@@ -14,6 +14,7 @@ from pathlib import Path
 import boto3
 import pytest
 import sqlglot
+from contract import load_contract
 from dbt_harness import DBT, ROOT
 from moto.server import ThreadedMotoServer
 
@@ -95,8 +96,15 @@ def test_every_compiled_statement_is_athena_sql(compiled: Path) -> None:
 def test_raw_table_ddl_is_athena_sql(aws_stand_in: dict[str, str], tmp_path: Path) -> None:
     output = run_dbt(aws_stand_in, tmp_path, "run-operation", "print_raw_ddl", "--quiet")
     statements = [part.strip() for part in output.split("\n;") if part.strip()]
-    assert len(statements) == 5
+    assert len(statements) == 8
     assert any("create external table" in s and "transaction_files" in s for s in statements)
+    [csv_table] = [s for s in statements if "transactions_csv_files (" in s]
+    columns = re.findall(r"^\s+(\w+) string,?$", csv_table.split("partitioned by")[0], re.M)
+    assert columns == list(load_contract().column_names)
+    assert "OpenCSVSerde" in csv_table and "'skip.header.line.count' = '1'" in csv_table
+    [lines_view] = [s for s in statements if "view transactions_raw.transaction_lines " in s]
+    assert "from transactions_raw.transaction_line_index" in lines_view
+    assert "row_number()" not in lines_view
     for statement in statements:
         assert not DUCKDB_ONLY.search(statement), statement
         sqlglot.parse_one(statement, read="athena")

@@ -7,6 +7,7 @@ CLI runs as a subprocess with the stand-in's environment.
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import io
 import json
@@ -22,6 +23,7 @@ import lake_landing as ll
 import lake_landing_s3 as s3l
 import land_csv
 import pytest
+from line_index import Line, iter_lines
 from s3_stand_in import S3StandIn, s3_fixture, s3_server_fixture  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,6 +104,11 @@ def new_lake(stand_in: S3StandIn, **options: Any) -> s3l.S3Lake:
     return s3l.S3Lake(stand_in.bucket, PREFIX, s3l.S3Options(**options))
 
 
+def read_line_index(stand_in: S3StandIn, key: str) -> list[Line]:
+    rows = gzip.decompress(stand_in.read(key)).decode("utf-8").splitlines()
+    return [Line(**json.loads(row)) for row in rows]
+
+
 def pending_uploads(stand_in: S3StandIn) -> list[Any]:
     return stand_in.client.list_multipart_uploads(Bucket=stand_in.bucket).get("Uploads", [])
 
@@ -135,6 +142,11 @@ def test_landed_object_is_byte_identical_with_the_local_manifest(
     local_manifest = json.loads(
         (Path(local["path"]).parent / "_manifest.json").read_text(encoding="utf-8")
     )
+    # The S3 run also holds the line index (Athena cannot number a text file's lines).
+    assert manifest.pop("line_index") == "Jan_2024.csv.lines.jsonl.gz"
+    line_index_key = data_key + ".lines.jsonl.gz"
+    assert read_line_index(s3, line_index_key) == list(iter_lines(source))
+    assert s3.head(line_index_key)["ServerSideEncryption"] == "AES256"
     assert set(manifest) == set(local_manifest)
     own = {"run_id", "ingest_date", "landed_at"}
     assert {k: v for k, v in manifest.items() if k not in own} == {
@@ -148,7 +160,7 @@ def test_landed_object_is_byte_identical_with_the_local_manifest(
     assert index["run_id"] == record["run_id"]
     # Nothing else is left behind: no lock, no staging object.
     manifest_key = data_key.rsplit("/", 1)[0] + "/_manifest.json"
-    assert s3.list_keys() == sorted([data_key, manifest_key, index_key(GOOD)])
+    assert s3.list_keys() == sorted([data_key, line_index_key, manifest_key, index_key(GOOD)])
 
 
 def test_same_content_twice_is_skipped(s3: S3StandIn, tmp_path: Path) -> None:
@@ -211,6 +223,9 @@ def test_multipart_file_lands_intact_encrypted_and_checksummed(
     assert manifest["bytes"] == len(content)
     assert manifest["sha256"] == hashlib.sha256(content).hexdigest()
     assert manifest["line_count"] == content.count(b"\n")
+    lines = read_line_index(s3, data_key + ".lines.jsonl.gz")
+    assert lines == list(iter_lines(source))
+    assert len(lines) == manifest["line_count"]
     assert s3.list_keys(f"{PREFIX}raw/.incoming/") == []
     assert pending_uploads(s3) == []
     assert "\r" not in result.stderr  # stderr is not a terminal: no progress display
@@ -558,3 +573,14 @@ def test_checksum_comparison() -> None:
     assert s3l.same_checksum(value, f"{value}-2")  # moto omits the part count
     assert not s3l.same_checksum(f"{value}-3", f"{value}-2")
     assert not s3l.same_checksum(b64_sha256(b"a"), f"{value}-2")
+
+
+def test_line_index_above_the_threshold_is_uploaded_in_parts(s3: S3StandIn, tmp_path: Path) -> None:
+    source = write(tmp_path / "a.csv", GOOD + b"T-9,ACC9,1.00,EUR,2024-01-01T00:00:00Z\r\n")
+    record = s3l.land_file_s3(source, new_lake(s3, multipart_threshold=1))
+    key = key_of(s3, record["path"]) + ".lines.jsonl.gz"
+    assert read_line_index(s3, key) == list(iter_lines(source))
+    head = s3.head(key)
+    assert head["ETag"].endswith('-1"') and head["ServerSideEncryption"] == "AES256"
+    assert head["ContentType"] == "application/gzip"
+    assert pending_uploads(s3) == []
