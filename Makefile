@@ -108,12 +108,13 @@ lint: install
 	LAKE_ROOT=$$(mktemp -d) $(BIN)/sqlfluff lint models analyses tests/dbt
 
 PYTEST_ARGS ?=
+# -n auto: one worker per core (pytest-xdist); every test uses its own temporary lake.
 pytest: install
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
 # Minutes-long reliability tests (kill tests, property-based batch splits).
 test-slow: install
-	$(BIN)/pytest -m slow
+	$(BIN)/pytest -n auto -m slow
 
 # Benchmark (issue: scale and speed): ours vs a hand-written DuckDB script, pandas and Spark.
 ROWS ?= 1000000
