@@ -70,9 +70,9 @@ INCREMENT_ARGS = (
 INCREMENT_SHARE = 100  # the batch is 1 / INCREMENT_SHARE of N
 
 # Same engine settings as the dbt profile (profiles/profiles.yml), so the baseline runs on equal
-# terms; both take the memory limit from DUCKDB_MEMORY_LIMIT (default 8GB, --memory-limit).
+# terms; both take the memory limit from DUCKDB_MEMORY_LIMIT (default 6GB, --memory-limit).
 MEMORY_LIMIT_ENV = "DUCKDB_MEMORY_LIMIT"
-DEFAULT_MEMORY_LIMIT = "8GB"
+DEFAULT_MEMORY_LIMIT = "6GB"
 DUCKDB_CONFIG = {"preserve_insertion_order": "false"}
 
 # pandas needs the whole file in memory several times over: its peak RSS was 14 bytes per CSV

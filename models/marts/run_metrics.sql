@@ -1,6 +1,12 @@
 {#- One row per landed run: what came in and what became of it (spec: "Run metrics").
-    Rebuilt each build from the classified records (one pass, grouped by run). -#}
-{{ config(table_type='iceberg') }}
+    A run is classified once, so its metrics never change: incremental, each build adds the rows
+    of the runs landed since (one pass over their classified records, grouped by run). -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    table_type='iceberg',
+) }}
 
 with
 
@@ -14,6 +20,7 @@ runs as (
         header_matches_contract,
         header_fingerprint
     from {{ ref('stg_landing__runs') }}
+    where {{ new_runs_only() }}
 ),
 
 records as (
@@ -23,6 +30,7 @@ records as (
         validation_error,
         transaction_ts
     from {{ ref('int_transactions__classified') }}
+    where {{ new_runs_only() }}
 ),
 
 per_run as (

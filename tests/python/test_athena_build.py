@@ -37,9 +37,12 @@ BUCKET = "lakehouse"
 def athena() -> Iterator[AthenaStandIn]:
     stand_in = AthenaStandIn().start()
     for bucket in (BUCKET, "athena-results"):
-        stand_in.s3.create_bucket(
-            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
-        )
+        try:
+            stand_in.s3.create_bucket(
+                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+            )
+        except stand_in.s3.exceptions.BucketAlreadyOwnedByYou:
+            pass  # moto's state is per process: another module's stand-in made it already
     yield stand_in
     stand_in.stop()
 

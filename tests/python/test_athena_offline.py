@@ -64,9 +64,12 @@ def aws_stand_in() -> Iterator[dict[str, str]]:
         aws_secret_access_key="stand-in",
     )
     for bucket in ("athena-results", "lakehouse"):
-        s3.create_bucket(
-            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
-        )
+        try:
+            s3.create_bucket(
+                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+            )
+        except s3.exceptions.BucketAlreadyOwnedByYou:
+            pass  # moto's state is per process: another module's stand-in made it already
     yield env
     server.stop()
 
