@@ -15,6 +15,7 @@ wipes the server's state afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import urllib.request
@@ -119,3 +120,13 @@ def s3_fixture(
         reset = urllib.request.Request(f"{s3_server}/moto-api/reset", method="POST")
         with urllib.request.urlopen(reset, timeout=30):
             pass
+
+
+def ensure_buckets(client: Any, *buckets: str, region: str = "eu-west-1") -> None:
+    """Create the buckets unless they exist: moto keeps one state per process, so another test
+    module's stand-in may have made them already."""
+    for bucket in buckets:
+        with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
+            client.create_bucket(
+                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region}
+            )

@@ -23,6 +23,7 @@ from athena_stand_in import AthenaStandIn
 from contract import load_contract
 from dbt_harness import DBT, FIXTURES, LOADER, ROOT, Lake
 from s3_stand_in import _CLEARED_ENV as CLEARED_ENV
+from s3_stand_in import ensure_buckets
 
 BATCHES = sorted((FIXTURES / "batches").glob("batch_*.csv"))
 HOSTILE = sorted((FIXTURES / "hostile").glob("*.csv"))
@@ -36,13 +37,7 @@ BUCKET = "lakehouse"
 @pytest.fixture(scope="module")
 def athena() -> Iterator[AthenaStandIn]:
     stand_in = AthenaStandIn().start()
-    for bucket in (BUCKET, "athena-results"):
-        try:
-            stand_in.s3.create_bucket(
-                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
-            )
-        except stand_in.s3.exceptions.BucketAlreadyOwnedByYou:
-            pass  # moto's state is per process: another module's stand-in made it already
+    ensure_buckets(stand_in.s3, BUCKET, "athena-results")
     yield stand_in
     stand_in.stop()
 

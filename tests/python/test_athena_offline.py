@@ -17,6 +17,7 @@ import sqlglot
 from contract import load_contract
 from dbt_harness import DBT, ROOT
 from moto.server import ThreadedMotoServer
+from s3_stand_in import ensure_buckets
 
 AWS_NAMES = ("AWS_", "ATHENA_", "RAW_S3_URI")
 DUCKDB_ONLY = re.compile(
@@ -63,13 +64,7 @@ def aws_stand_in() -> Iterator[dict[str, str]]:
         aws_access_key_id="stand-in",
         aws_secret_access_key="stand-in",
     )
-    for bucket in ("athena-results", "lakehouse"):
-        try:
-            s3.create_bucket(
-                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
-            )
-        except s3.exceptions.BucketAlreadyOwnedByYou:
-            pass  # moto's state is per process: another module's stand-in made it already
+    ensure_buckets(s3, "athena-results", "lakehouse")
     yield env
     server.stop()
 
