@@ -188,3 +188,4 @@
 {% macro athena__timestamp_type() -%}
     timestamp(6)
 {%- endmacro %}
+

@@ -97,11 +97,22 @@ data_lines as (
 ),
 
 -- only files with such a line (rare) need the span search below; every line of the others is a
--- record of its own
-span_runs as (
-    select distinct run_id
+-- record of its own (a join rather than IN: cheaper, and no subquery between the rows and the
+-- run_id filter of an incremental model)
+file_spans as (
+    select
+        run_id,
+        max(case when has_odd_quotes then 1 else 0 end) = 1 as has_spans
     from data_lines
-    where has_odd_quotes
+    group by run_id
+),
+
+file_lines as (
+    select
+        data_lines.*,
+        file_spans.has_spans
+    from data_lines
+    inner join file_spans on data_lines.run_id = file_spans.run_id
 ),
 
 quote_counts as (
@@ -115,8 +126,8 @@ quote_counts as (
         sum(case when has_odd_quotes then 1 else 0 end) over (
             partition by run_id
         ) as odd_lines_in_file
-    from data_lines
-    where run_id in (select span_runs.run_id from span_runs)
+    from file_lines
+    where has_spans
 ),
 
 -- span_key: the running count at the line that opened the span; NULL outside spans. A span still
@@ -151,8 +162,8 @@ single_line_records as (
         line_text as record_text,
         is_readable,
         1 as source_line_count
-    from data_lines
-    where run_id not in (select span_runs.run_id from span_runs) and line_text <> ''
+    from file_lines
+    where not has_spans and line_text <> ''
     union all
     select
         run_id,
@@ -203,8 +214,10 @@ split_records as (
         records.is_readable
         and {{ csv_record_is_well_formed('records.record_text') }} as is_well_formed
     from records
-    left join headers on records.run_id = headers.run_id
-    left join manifests on records.run_id = manifests.run_id
+    -- every file with a record has a header line and a manifest; inner joins let an
+    -- incremental model's run_id bound reach the header scan too
+    inner join headers on records.run_id = headers.run_id
+    inner join manifests on records.run_id = manifests.run_id
 ),
 
 fields as (
