@@ -61,6 +61,7 @@ class ContentProfile:
     header: str | None
     utf8_valid: bool
     contains_soh: bool  # the control byte 0x01 (SOH), which dbt's line reader reserves
+    contains_quote: bool  # a double quote anywhere: only then can a record span lines
     line_endings: str  # "lf", "crlf", "mixed" (both, or a bare CR) or "none"
 
 
@@ -314,6 +315,7 @@ class ContentProfiler:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
         self._utf8_valid = True
         self._contains_soh = False
+        self._contains_quote = False
         self._crlf = self._lf = self._cr = 0
         self._head = bytearray()
         self._head_done = False
@@ -328,6 +330,7 @@ class ContentProfiler:
         split_crlf = self._last_byte == b"\r" and chunk[:1] == b"\n"
         self._last_byte = chunk[-1:]
         self._contains_soh = self._contains_soh or b"\x01" in chunk
+        self._contains_quote = self._contains_quote or b'"' in chunk
         self._crlf += chunk.count(b"\r\n") + split_crlf
         self._lf += chunk.count(b"\n")
         self._cr += chunk.count(b"\r")
@@ -369,6 +372,7 @@ class ContentProfiler:
             header=header,
             utf8_valid=self._utf8_valid,
             contains_soh=self._contains_soh,
+            contains_quote=self._contains_quote,
             line_endings=self._line_endings(),
         )
 
@@ -461,6 +465,7 @@ def build_manifest(
         ),
         "utf8_valid": profile.utf8_valid,
         "contains_soh": profile.contains_soh,
+        "contains_quote": profile.contains_quote,
         "line_endings": profile.line_endings,
         "contract_version": contract.version,
     }

@@ -27,7 +27,8 @@
         {%- set runs = run_query(
             "select run_id, cast(ingest_date as varchar) as ingest_date, file_name,"
             ~ " utf8_valid and not coalesce(contains_soh, false)"
-            ~ " and coalesce(line_endings, 'mixed') <> 'mixed' as is_line_readable"
+            ~ " and coalesce(line_endings, 'mixed') <> 'mixed' as is_line_readable,"
+            ~ " coalesce(contains_quote, true) as file_has_quotes"
             ~ " from (" ~ duckdb__raw_manifest_select(manifest_glob) ~ ") order by run_id"
         ).rows -%}
     {%- endif -%}
@@ -53,7 +54,8 @@
             cast(null as varchar) as source_file,
             cast(null as bigint) as line_number,
             cast(null as varchar) as line_text,
-            cast(null as boolean) as is_readable
+            cast(null as boolean) as is_readable,
+            cast(null as boolean) as file_has_quotes
         where false
     {%- endfor %};
 {% endmacro %}
@@ -64,7 +66,8 @@
         'source_path': 'varchar', 'file_name': 'varchar', 'bytes': 'bigint', 'sha256': 'varchar',
         'line_count': 'bigint', 'header': 'varchar', 'header_matches_contract': 'boolean',
         'header_fingerprint': 'varchar', 'utf8_valid': 'boolean',
-        'contains_soh': 'boolean', 'line_endings': 'varchar', 'contract_version': 'varchar',
+        'contains_soh': 'boolean', 'contains_quote': 'boolean', 'line_endings': 'varchar',
+        'contract_version': 'varchar',
     } -%}
     {%- if manifest_glob is none -%}
         select
@@ -96,6 +99,9 @@
     reader - slower, but no line is lost and bad lines keep a readable, escaped text. -#}
 {% macro duckdb__raw_lines_select(run, path) -%}
     {%- set run_id, ingest_date, file_name, is_line_readable = run[0], run[1], run[2], run[3] -%}
+    {#- a file without a double quote (the manifest says; older manifests: assume it has one)
+        cannot hold a multi-line record: staging skips the quoted-span search for it -#}
+    {%- set file_has_quotes = 'true' if run[4] else 'false' -%}
     {%- if is_line_readable -%}
         select
             '{{ run_id }}' as run_id,
@@ -103,7 +109,8 @@
             '{{ file_name }}' as source_file,
             cast(lines.ordinality as bigint) as line_number,
             lines.line as line_text,
-            true as is_readable
+            true as is_readable,
+            {{ file_has_quotes }} as file_has_quotes
         from read_csv(
             '{{ path }}',
             columns = {'line': 'varchar'},
@@ -126,7 +133,8 @@
                 try(decode(cast(escaped as blob))),
                 replace(replace(replace(escaped, '\x22', '"'), '\x27', ''''), '\x5C', '\')
             ) as line_text,
-            try(decode(cast(escaped as blob))) is not null as is_readable
+            try(decode(cast(escaped as blob))) is not null as is_readable,
+            {{ file_has_quotes }} as file_has_quotes
         from (
             select
                 unnest(pieces) as piece,
@@ -205,6 +213,7 @@
             header_fingerprint string,
             utf8_valid boolean,
             contains_soh boolean,
+            contains_quote boolean,
             contract_version string
         )
         partitioned by (ingest_date string, run_key string)
@@ -248,7 +257,10 @@
             ) as source_file,
             line_number,
             line_text,
-            is_readable
+            is_readable,
+            -- every file takes staging's quoted-span search here (same result; Trino
+            -- distributes the window, and this view needs no join to the manifests)
+            true as file_has_quotes
         from {{ schema }}.transaction_line_index
         where "$path" like '%.lines.jsonl.gz'
     {%- endset -%}
@@ -282,6 +294,7 @@
             header_fingerprint,
             utf8_valid,
             contains_soh,
+            contains_quote,
             contract_version
         from {{ schema }}.transaction_manifest_files
         where "$path" like '%/_manifest.json'

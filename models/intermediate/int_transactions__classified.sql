@@ -14,20 +14,19 @@
     post_hook=["{{ iceberg_housekeeping(this) }}"],
 ) }}
 
-with
+{%- set new_runs = new_runs_only() %}
 
-batch as (
-    select *
-    from {{ ref('stg_landing__transactions') }}
-    where {{ new_runs_only() }}
-),
+-- The new runs' records are read from staging by each CTE that needs them rather than through one
+-- shared CTE, which the engine would materialise whole (at 100M rows, tens of GB of spill):
+-- the id counts need one column, only contested ids (about 1 %) need the rules below.
+with
 
 batch_ids as (
     select
         transaction_id,
         count(*) as records
-    from batch
-    where transaction_id is not null
+    from {{ ref('stg_landing__transactions') }}
+    where {{ new_runs }} and transaction_id is not null
     group by transaction_id
 ),
 
@@ -46,13 +45,13 @@ accepted_history as (
         record_status = 'accepted'
         and transaction_id in (select batch_ids.transaction_id from batch_ids)
     {%- else -%}
-    from batch
+    from {{ ref('stg_landing__transactions') }}
     where 1 = 0
     {%- endif %}
 ),
 
 -- the duplicate rules only concern ids that occur more than once in the batch or were accepted
--- before (about 1 % of the records); every other record is its id's only version
+-- before; every other record is its id's only version
 contested_ids as (
     select batch_ids.transaction_id
     from batch_ids
@@ -64,8 +63,10 @@ contested_ids as (
 
 contested as (
     select *
-    from batch
-    where transaction_id in (select contested_ids.transaction_id from contested_ids)
+    from {{ ref('stg_landing__transactions') }}
+    where
+        {{ new_runs }}
+        and transaction_id in (select contested_ids.transaction_id from contested_ids)
 ),
 
 uncontested as (
@@ -75,10 +76,13 @@ uncontested as (
         false as follows_accepted_version,
         false as has_same_content,
         false as has_duplicate_conflict
-    from batch
+    from {{ ref('stg_landing__transactions') }}
     where
-        transaction_id is null
-        or transaction_id not in (select contested_ids.transaction_id from contested_ids)
+        {{ new_runs }}
+        and (
+            transaction_id is null
+            or transaction_id not in (select contested_ids.transaction_id from contested_ids)
+        )
 ),
 
 valid_versions as (

@@ -36,6 +36,7 @@ MANIFEST_KEYS = {
     "header_fingerprint",
     "utf8_valid",
     "contains_soh",
+    "contains_quote",
     "line_endings",
     "contract_version",
 }

@@ -7,7 +7,21 @@
 
 with
 
-lines as (
+-- each relation reads the raw layer by itself (no shared CTE that the engine would materialise
+-- whole): an incremental model's run_id bound then reaches every read, and a file is only
+-- opened by the reads that need it
+header_lines as (
+    select
+        run_id,
+        line_text,
+        is_readable
+    from {{ source('landing', 'transaction_lines') }}
+    where line_number = 1
+),
+
+-- files without a double quote (nearly all) cannot hold a multi-line record (unknown: assume
+-- they can)
+plain_file_lines as (
     select
         run_id,
         ingest_date,
@@ -16,6 +30,19 @@ lines as (
         line_text,
         is_readable
     from {{ source('landing', 'transaction_lines') }}
+    where line_number > 1 and not coalesce(file_has_quotes, true)
+),
+
+quoted_file_lines as (
+    select
+        run_id,
+        ingest_date,
+        source_file,
+        line_number,
+        line_text,
+        is_readable
+    from {{ source('landing', 'transaction_lines') }}
+    where line_number > 1 and coalesce(file_has_quotes, true)
 ),
 
 manifests as (
@@ -36,8 +63,7 @@ header_fields as (
         run_id,
         is_readable and {{ csv_record_is_well_formed('line_text') }} as is_parseable,
         {{ trim_blanks_each(split_csv_fields('line_text')) }} as field_names
-    from lines
-    where line_number = 1
+    from header_lines
 ),
 
 -- the header matches the contract when it names every required column and only declared
@@ -92,27 +118,7 @@ data_lines as (
             when {{ csv_opens_multiline_field('line_text') }} then true
             else coalesce({{ csv_closes_multiline_field('line_text') }}, false)
         end as has_odd_quotes
-    from lines
-    where line_number > 1
-),
-
--- only files with such a line (rare) need the span search below; every line of the others is a
--- record of its own (a join rather than IN: cheaper, and no subquery between the rows and the
--- run_id filter of an incremental model)
-file_spans as (
-    select
-        run_id,
-        max(case when has_odd_quotes then 1 else 0 end) = 1 as has_spans
-    from data_lines
-    group by run_id
-),
-
-file_lines as (
-    select
-        data_lines.*,
-        file_spans.has_spans
-    from data_lines
-    inner join file_spans on data_lines.run_id = file_spans.run_id
+    from quoted_file_lines
 ),
 
 quote_counts as (
@@ -126,8 +132,7 @@ quote_counts as (
         sum(case when has_odd_quotes then 1 else 0 end) over (
             partition by run_id
         ) as odd_lines_in_file
-    from file_lines
-    where has_spans
+    from data_lines
 ),
 
 -- span_key: the running count at the line that opened the span; NULL outside spans. A span still
@@ -162,8 +167,8 @@ single_line_records as (
         line_text as record_text,
         is_readable,
         1 as source_line_count
-    from file_lines
-    where not has_spans and line_text <> ''
+    from plain_file_lines
+    where line_text <> ''
     union all
     select
         run_id,
