@@ -61,7 +61,7 @@ class ContentProfile:
     header: str | None
     utf8_valid: bool
     contains_soh: bool  # the control byte 0x01 (SOH), which dbt's line reader reserves
-    contains_quote: bool  # a double quote anywhere: only then can a record span lines
+    odd_quote_lines: int  # lines (split on CR or LF) with an odd number of double quotes
     line_endings: str  # "lf", "crlf", "mixed" (both, or a bare CR) or "none"
 
 
@@ -304,6 +304,47 @@ def new_run_id(landed_at: datetime) -> str:
     return f"{landed_at.astimezone(UTC).strftime(RUN_ID_TIME_FORMAT)}_{secrets.token_hex(4)}"
 
 
+class OddQuoteLineCounter:
+    """Counts the physical lines (split on CR or LF, as dbt's line readers split) that hold an
+    odd number of double quotes: only such a line can open or close a quoted field that spans
+    lines, so a file with none is read by staging without the span search. Python work is per
+    line that holds a quote; everything else is a C-level scan. Memory is constant (the line in
+    progress at a chunk's end is kept as its quote parity, not its bytes)."""
+
+    def __init__(self) -> None:
+        self._parity = 0  # quotes so far, mod 2, in the line that continues into the next chunk
+        self._odd = 0
+
+    def update(self, chunk: bytes) -> None:
+        first = _first_break(chunk, 0, len(chunk))
+        if first < 0:
+            self._parity ^= chunk.count(b'"') % 2
+            return
+        self._odd += self._parity ^ (chunk.count(b'"', 0, first) % 2)
+        last = max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
+        self._count_lines(chunk, first + 1, last)
+        self._parity = chunk.count(b'"', last + 1) % 2
+
+    def result(self) -> int:
+        return self._odd + self._parity
+
+    def _count_lines(self, data: bytes, low: int, high: int) -> None:
+        """Odd lines among the complete lines of data[low:high] (a break precedes low)."""
+        quote = data.find(b'"', low, high)
+        while quote >= 0:
+            start = max(low, data.rfind(b"\n", low, quote) + 1, data.rfind(b"\r", low, quote) + 1)
+            stop = _first_break(data, quote, high)
+            stop = high if stop < 0 else stop
+            self._odd += data.count(b'"', start, stop) % 2
+            quote = data.find(b'"', stop, high)
+
+
+def _first_break(data: bytes, start: int, end: int) -> int:
+    """Position of the first CR or LF in data[start:end], -1 if none."""
+    found = [i for i in (data.find(b"\n", start, end), data.find(b"\r", start, end)) if i >= 0]
+    return min(found, default=-1)
+
+
 class ContentProfiler:
     """Incremental sha256, size, physical line count, UTF-8 validity and header."""
 
@@ -315,7 +356,7 @@ class ContentProfiler:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
         self._utf8_valid = True
         self._contains_soh = False
-        self._contains_quote = False
+        self._odd_quotes = OddQuoteLineCounter()
         self._crlf = self._lf = self._cr = 0
         self._head = bytearray()
         self._head_done = False
@@ -330,7 +371,7 @@ class ContentProfiler:
         split_crlf = self._last_byte == b"\r" and chunk[:1] == b"\n"
         self._last_byte = chunk[-1:]
         self._contains_soh = self._contains_soh or b"\x01" in chunk
-        self._contains_quote = self._contains_quote or b'"' in chunk
+        self._odd_quotes.update(chunk)
         self._crlf += chunk.count(b"\r\n") + split_crlf
         self._lf += chunk.count(b"\n")
         self._cr += chunk.count(b"\r")
@@ -372,7 +413,7 @@ class ContentProfiler:
             header=header,
             utf8_valid=self._utf8_valid,
             contains_soh=self._contains_soh,
-            contains_quote=self._contains_quote,
+            odd_quote_lines=self._odd_quotes.result(),
             line_endings=self._line_endings(),
         )
 
@@ -465,7 +506,7 @@ def build_manifest(
         ),
         "utf8_valid": profile.utf8_valid,
         "contains_soh": profile.contains_soh,
-        "contains_quote": profile.contains_quote,
+        "odd_quote_lines": profile.odd_quote_lines,
         "line_endings": profile.line_endings,
         "contract_version": contract.version,
     }

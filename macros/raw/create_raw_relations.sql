@@ -28,7 +28,7 @@
             "select run_id, cast(ingest_date as varchar) as ingest_date, file_name,"
             ~ " utf8_valid and not coalesce(contains_soh, false)"
             ~ " and coalesce(line_endings, 'mixed') <> 'mixed' as is_line_readable,"
-            ~ " coalesce(contains_quote, true) as file_has_quotes"
+            ~ " coalesce(odd_quote_lines, 1) > 0 as may_span_lines"
             ~ " from (" ~ duckdb__raw_manifest_select(manifest_glob) ~ ") order by run_id"
         ).rows -%}
     {%- endif -%}
@@ -55,7 +55,7 @@
             cast(null as bigint) as line_number,
             cast(null as varchar) as line_text,
             cast(null as boolean) as is_readable,
-            cast(null as boolean) as file_has_quotes
+            cast(null as boolean) as may_span_lines
         where false
     {%- endfor %};
 {% endmacro %}
@@ -66,7 +66,7 @@
         'source_path': 'varchar', 'file_name': 'varchar', 'bytes': 'bigint', 'sha256': 'varchar',
         'line_count': 'bigint', 'header': 'varchar', 'header_matches_contract': 'boolean',
         'header_fingerprint': 'varchar', 'utf8_valid': 'boolean',
-        'contains_soh': 'boolean', 'contains_quote': 'boolean', 'line_endings': 'varchar',
+        'contains_soh': 'boolean', 'odd_quote_lines': 'bigint', 'line_endings': 'varchar',
         'contract_version': 'varchar',
     } -%}
     {%- if manifest_glob is none -%}
@@ -99,9 +99,10 @@
     reader - slower, but no line is lost and bad lines keep a readable, escaped text. -#}
 {% macro duckdb__raw_lines_select(run, path) -%}
     {%- set run_id, ingest_date, file_name, is_line_readable = run[0], run[1], run[2], run[3] -%}
-    {#- a file without a double quote (the manifest says; older manifests: assume it has one)
-        cannot hold a multi-line record: staging skips the quoted-span search for it -#}
-    {%- set file_has_quotes = 'true' if run[4] else 'false' -%}
+    {#- a file without a line holding an odd number of double quotes (the manifest says; older
+        manifests: assume it has one) cannot hold a multi-line record: staging skips the
+        quoted-span search for it -#}
+    {%- set may_span_lines = 'true' if run[4] else 'false' -%}
     {%- if is_line_readable -%}
         select
             '{{ run_id }}' as run_id,
@@ -110,7 +111,7 @@
             cast(lines.ordinality as bigint) as line_number,
             lines.line as line_text,
             true as is_readable,
-            {{ file_has_quotes }} as file_has_quotes
+            {{ may_span_lines }} as may_span_lines
         from read_csv(
             '{{ path }}',
             columns = {'line': 'varchar'},
@@ -134,7 +135,7 @@
                 replace(replace(replace(escaped, '\x22', '"'), '\x27', ''''), '\x5C', '\')
             ) as line_text,
             try(decode(cast(escaped as blob))) is not null as is_readable,
-            {{ file_has_quotes }} as file_has_quotes
+            {{ may_span_lines }} as may_span_lines
         from (
             select
                 unnest(pieces) as piece,
@@ -213,7 +214,7 @@
             header_fingerprint string,
             utf8_valid boolean,
             contains_soh boolean,
-            contains_quote boolean,
+            odd_quote_lines bigint,
             contract_version string
         )
         partitioned by (ingest_date string, run_key string)
@@ -260,7 +261,7 @@
             is_readable,
             -- every file takes staging's quoted-span search here (same result; Trino
             -- distributes the window, and this view needs no join to the manifests)
-            true as file_has_quotes
+            true as may_span_lines
         from {{ schema }}.transaction_line_index
         where "$path" like '%.lines.jsonl.gz'
     {%- endset -%}
@@ -294,7 +295,7 @@
             header_fingerprint,
             utf8_valid,
             contains_soh,
-            contains_quote,
+            odd_quote_lines,
             contract_version
         from {{ schema }}.transaction_manifest_files
         where "$path" like '%/_manifest.json'

@@ -6,6 +6,7 @@ import fcntl
 import hashlib
 import json
 import os
+import random
 import re
 import subprocess
 import sys
@@ -36,7 +37,7 @@ MANIFEST_KEYS = {
     "header_fingerprint",
     "utf8_valid",
     "contains_soh",
-    "contains_quote",
+    "odd_quote_lines",
     "line_endings",
     "contract_version",
 }
@@ -719,3 +720,37 @@ def test_crlf_split_across_chunks_is_one_line_ending() -> None:
     for chunk in (b"h\r", b"\na\r", b"\n"):
         profiler.update(chunk)
     assert profiler.result().line_endings == "crlf"
+
+
+def _odd_quote_lines(data: bytes, chunk_size: int) -> int:
+    counter = ll.OddQuoteLineCounter()
+    for start in range(0, len(data), chunk_size):
+        counter.update(data[start : start + chunk_size])
+    return counter.result()
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b'id,name\n1,"a, b"\n', 0),
+        (b'id,note\n1,"two\nlines"\n', 2),
+        (b'1,x"y\r\n2,z\r\n', 1),
+        (b'"\r"\r\n"', 3),
+        (b'1,"say ""hi"""\n', 0),
+        (b"", 0),
+    ],
+)
+def test_odd_quote_lines_counts_lines_split_on_cr_or_lf(data: bytes, expected: int) -> None:
+    """The manifest's odd_quote_lines routes a file past staging's quoted-span search when 0, so
+    it must never miss an odd line, whatever the chunking."""
+    for chunk_size in (1, 2, 3, 7, 1 << 16):
+        assert _odd_quote_lines(data, chunk_size) == expected
+
+
+def test_odd_quote_lines_agrees_with_a_line_split_oracle() -> None:
+    rnd = random.Random(7)
+    for _ in range(500):
+        data = bytes(rnd.choice(b'ab",\r\n') for _ in range(rnd.randint(0, 60)))
+        oracle = sum(1 for line in re.split(rb"\r|\n", data) if line.count(b'"') % 2)
+        for chunk_size in (1, 4, 64):
+            assert _odd_quote_lines(data, chunk_size) == oracle, data

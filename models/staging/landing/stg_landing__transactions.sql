@@ -19,8 +19,8 @@ header_lines as (
     where line_number = 1
 ),
 
--- files without a double quote (nearly all) cannot hold a multi-line record (unknown: assume
--- they can)
+-- files without a line holding an odd number of quotes (nearly all) cannot hold a multi-line
+-- record (unknown: assume they can)
 plain_file_lines as (
     select
         run_id,
@@ -30,7 +30,7 @@ plain_file_lines as (
         line_text,
         is_readable
     from {{ source('landing', 'transaction_lines') }}
-    where line_number > 1 and not coalesce(file_has_quotes, true)
+    where line_number > 1 and not coalesce(may_span_lines, true)
 ),
 
 quoted_file_lines as (
@@ -42,7 +42,7 @@ quoted_file_lines as (
         line_text,
         is_readable
     from {{ source('landing', 'transaction_lines') }}
-    where line_number > 1 and coalesce(file_has_quotes, true)
+    where line_number > 1 and coalesce(may_span_lines, true)
 ),
 
 manifests as (
