@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from athena_stand_in import AthenaStandIn
 from contract import load_contract
-from dbt_harness import DBT, FIXTURES, LOADER, ROOT, Lake
+from dbt_harness import AUDIT_COLUMNS, DBT, FIXTURES, LOADER, ROOT, Lake
 from s3_stand_in import _CLEARED_ENV as CLEARED_ENV
 from s3_stand_in import ensure_buckets
 
@@ -30,7 +30,7 @@ HOSTILE = sorted((FIXTURES / "hostile").glob("*.csv"))
 FIRST, SECOND = [*BATCHES[:2], *HOSTILE], BATCHES[2:]
 MARTS = ("fct_transactions", "quarantine_transactions", "fct_month_end_balances")
 # Build-time audit columns, and the landing moment (S3 and local land at different times).
-AUDIT = {"quarantined_at", "built_at", "ingested_at", "landed_at", "ingest_date"}
+AUDIT = {*AUDIT_COLUMNS, "ingested_at", "landed_at", "ingest_date"}
 BUCKET = "lakehouse"
 
 
