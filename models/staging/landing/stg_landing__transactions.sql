@@ -158,7 +158,28 @@ line_spans as (
     from spans
 ),
 
-single_line_records as (
+-- one record per line outside spans, one per span; grouping (not a second read of line_spans)
+-- keeps the spans a single streamed pass
+quoted_file_records as (
+    select
+        run_id,
+        ingest_date,
+        source_file,
+        min(line_number) as line_number,
+        {{ dbt.listagg('line_text', 'chr(10)', 'order by line_number') }} as record_text,
+        bool_and(is_readable) as is_readable,
+        sum(case when line_text <> '' then 1 else 0 end) as source_line_count
+    from line_spans
+    where span_key is not null or line_text <> ''
+    group by
+        run_id,
+        ingest_date,
+        source_file,
+        span_key,
+        case when span_key is null then line_number end
+),
+
+records as (
     select
         run_id,
         ingest_date,
@@ -175,31 +196,10 @@ single_line_records as (
         ingest_date,
         source_file,
         line_number,
-        line_text as record_text,
+        record_text,
         is_readable,
-        1 as source_line_count
-    from line_spans
-    where span_key is null and line_text <> ''
-),
-
-multi_line_records as (
-    select
-        run_id,
-        ingest_date,
-        source_file,
-        min(line_number) as line_number,
-        {{ dbt.listagg('line_text', 'chr(10)', 'order by line_number') }} as record_text,
-        bool_and(is_readable) as is_readable,
-        sum(case when line_text <> '' then 1 else 0 end) as source_line_count
-    from line_spans
-    where span_key is not null
-    group by run_id, ingest_date, source_file, span_key
-),
-
-records as (
-    select * from single_line_records
-    union all
-    select * from multi_line_records
+        source_line_count
+    from quoted_file_records
 ),
 
 split_records as (
