@@ -2,14 +2,18 @@
     sort by landing time and the loader assigns them in commit order under a lock, so
     "greater than the last one" is exactly "not yet processed". The bound is a literal so that the
     raw-layer scan of older runs is pruned at planning time. -#}
-{% macro last_processed_run_id(relation) %}
+{% macro last_processed_run_id(relation, column='run_id') %}
     {%- if not execute -%}{{ return(none) }}{%- endif -%}
-    {%- set last = run_query('select max(run_id) from ' ~ relation).columns[0].values()[0] -%}
+    {%- set last = run_query(
+        'select max(' ~ column ~ ') from ' ~ relation
+    ).columns[0].values()[0] -%}
     {{ return(checked_run_id(last, relation)) }}
 {% endmacro %}
 
-{% macro new_runs_only(column='run_id') -%}
-    {%- set last = last_processed_run_id(this) if is_incremental() else none -%}
+{#- `column`: the run_id column filtered on; `processed_column`: the column of this model that
+    holds the last run it processed (run_id, or for aggregates, the latest run of a group). -#}
+{% macro new_runs_only(column='run_id', processed_column='run_id') -%}
+    {%- set last = last_processed_run_id(this, processed_column) if is_incremental() else none -%}
     {%- if last is not none -%}
         {{ column }} > '{{ last }}'
     {%- else -%}
@@ -32,6 +36,14 @@
         ~ ' where classified_at = (select max(classified_at) from ' ~ relation ~ ')'
     ).columns[0].values()[0] -%}
     {{ return(checked_run_id(first, relation)) }}
+{% endmacro %}
+
+{#- Where a test's "latest build only" scope starts: the first run the latest build of
+    `relation` classified, or none (check every run) when that relation is empty or var
+    check_all_runs is true. -#}
+{% macro latest_build_scope(relation) %}
+    {%- if var('check_all_runs', false) -%}{{ return(none) }}{%- endif -%}
+    {{ return(latest_build_first_run_id(relation)) }}
 {% endmacro %}
 
 {#- run_ids read back from a table become SQL literals: refuse anything the loader would not

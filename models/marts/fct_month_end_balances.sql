@@ -6,9 +6,9 @@
                        the account had no transaction that month
       closing_balance  balance at the month's end, carried forward, including history before the
                        window; NULL while the account has no history yet
-    Transactions are aggregated per account-month first, so the spine and the windows work on
-    account-months, not on transactions. Rebuilt in full each time: late data for an old month
-    corrects that month and every later closing balance.
+    Built from the account-month sums (int_transactions__summed_to_account_months, incremental),
+    so the spine and the windows work on account-months, not on transactions. Rebuilt in full
+    each time: late data for an old month corrects that month and every later closing balance.
 -#}
 {{ config(table_type='iceberg') }}
 {%- set start_month = month_var_as_date('balance_start_month') -%}
@@ -16,24 +16,14 @@
 
 with
 
-transactions as (
-    select
-        account_id,
-        currency,
-        amount,
-        transaction_ts
-    from {{ ref('fct_transactions') }}
-),
-
 account_months as (
     select
         account_id,
         currency,
-        cast({{ dbt.date_trunc('month', 'transaction_ts') }} as date) as month_start,
-        sum(amount) as net_amount,
-        count(*) as tx_count
-    from transactions
-    group by 1, 2, 3
+        month_start,
+        net_amount,
+        tx_count
+    from {{ ref('int_transactions__summed_to_account_months') }}
 ),
 
 bounds as (

@@ -5,11 +5,10 @@
     The lines are counted from the raw layer itself, independently of the parsing in staging; the
     records from int_transactions__classified and each outcome from its own model. Only the runs
     of the latest classification build are checked (earlier runs were checked by the build that
-    classified them), so the cost follows the new data; var reconcile_all_runs: true checks every
+    classified them), so the cost follows the new data; var check_all_runs: true checks every
     run.
 -#}
-{%- set first_run = none if var('reconcile_all_runs', false)
-    else latest_build_first_run_id(ref('int_transactions__classified')) -%}
+{%- set first_run = latest_build_scope(ref('int_transactions__classified')) -%}
 {%- set in_scope = "run_id >= '" ~ first_run ~ "'" if first_run else '1 = 1' -%}
 
 with

@@ -141,7 +141,10 @@ def test_docs_page_renders_models_and_lineage(browser: str, site: Site, tmp_path
     parents = section(html, "Depends On")
     assert re.search(rf'href="#!/model/model\.{PACKAGE}\.int_transactions__classified[?"]', parents)
     children = section(html, "Referenced By")
-    assert re.search(rf'href="#!/model/model\.{PACKAGE}\.fct_month_end_balances[?"]', children)
+    assert re.search(
+        rf'href="#!/model/model\.{PACKAGE}\.int_transactions__summed_to_account_months[?"]',
+        children,
+    )
     # the lineage graph (cytoscape) drew its nodes on a canvas of real size
     canvas = re.search(r'<canvas[^>]*data-id="layer2-node"[^>]*width="(\d+)"', html)
     assert canvas and int(canvas.group(1)) > 0, "lineage graph not drawn"
