@@ -13,3 +13,23 @@
     {%- endif -%}
     {{ return("cast('" ~ value ~ "-01' as date)") }}
 {% endmacro %}
+
+{#- A DATE as its 'YYYY-MM' month (the balances' month column). -#}
+{% macro month_text(date_expr) -%}
+    substr(cast({{ date_expr }} as varchar), 1, 7)
+{%- endmacro %}
+
+{#- Post-hook of the incremental balances: deletes the months outside the reporting window (vars,
+    else the first and last month of the account-month sums), which the merge cannot remove when
+    the window shrinks. Nothing to delete in the usual build. -#}
+{% macro delete_outside_balance_window(relation) %}
+    {%- set sums = ref('int_transactions__summed_to_account_months') -%}
+    {%- set start_month = month_var_as_date('balance_start_month')
+        or '(select min(month_start) from ' ~ sums ~ ')' -%}
+    {%- set end_month = month_var_as_date('balance_end_month')
+        or '(select max(month_start) from ' ~ sums ~ ')' -%}
+    delete from {{ relation }}
+    where
+        month < {{ month_text(start_month) }}
+        or month > {{ month_text(end_month) }}
+{% endmacro %}

@@ -4,6 +4,10 @@
     raw-layer scan of older runs is pruned at planning time. -#}
 {% macro last_processed_run_id(relation, column='run_id') %}
     {%- if not execute -%}{{ return(none) }}{%- endif -%}
+    {#- a table built before the column existed: nothing is known to be processed -#}
+    {%- set names = adapter.get_columns_in_relation(relation) | map(attribute='name')
+        | map('lower') | list -%}
+    {%- if column not in names -%}{{ return(none) }}{%- endif -%}
     {%- set last = run_query(
         'select max(' ~ column ~ ') from ' ~ relation
     ).columns[0].values()[0] -%}

@@ -6,13 +6,28 @@
                        the account had no transaction that month
       closing_balance  balance at the month's end, carried forward, including history before the
                        window; NULL while the account has no history yet
-    Built from the account-month sums (int_transactions__summed_to_account_months, incremental),
-    so the spine and the windows work on account-months, not on transactions. Rebuilt in full
-    each time: late data for an old month corrects that month and every later closing balance.
+    Built from the account-month sums (int_transactions__summed_to_account_months), so the spine
+    and the windows work on account-months, not on transactions. Incremental: an account's
+    balances depend only on its own months and the window, so a build recomputes every month of
+    the accounts whose sums the new runs changed (late data for an old month corrects that month
+    and every later closing balance) and merges them; when the window moves, every account is
+    recomputed and the post-hook deletes the months that left it.
 -#}
-{{ config(table_type='iceberg') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='merge',
+    unique_key=['account_id', 'currency', 'month'],
+    on_schema_change='append_new_columns',
+    table_type='iceberg',
+    post_hook=[
+        "{{ delete_outside_balance_window(this) }}",
+        "{{ iceberg_housekeeping(this) }}",
+    ],
+) }}
 {%- set start_month = month_var_as_date('balance_start_month') -%}
 {%- set end_month = month_var_as_date('balance_end_month') -%}
+{#- none (recompute every account) on the first build, and on a table from before last_run_id -#}
+{%- set last_run = last_processed_run_id(this, 'last_run_id') if is_incremental() else none -%}
 
 with
 
@@ -22,7 +37,8 @@ account_months as (
         currency,
         month_start,
         net_amount,
-        tx_count
+        tx_count,
+        last_run_id
     from {{ ref('int_transactions__summed_to_account_months') }}
 ),
 
@@ -38,17 +54,58 @@ window_months as (
     {{ month_starts('bounds') }}
 ),
 
-accounts as (
+{% if last_run is not none -%}
+held_window as (
+    select
+        min(month) as start_month,
+        max(month) as end_month
+    from {{ this }}
+),
+
+-- accounts whose sums the new runs changed; every account when the window moved
+changed_accounts as (
     select distinct
-        account_id,
-        currency
+        account_months.account_id,
+        account_months.currency
     from account_months
+    cross join bounds
+    cross join held_window
+    where
+        account_months.last_run_id > '{{ last_run }}'
+        or held_window.start_month is null
+        or held_window.start_month <> {{ month_text('bounds.start_month') }}
+        or held_window.end_month <> {{ month_text('bounds.end_month') }}
+),
+
+scoped_account_months as (
+    select account_months.*
+    from account_months
+    inner join changed_accounts
+        on
+            account_months.account_id = changed_accounts.account_id
+            and account_months.currency = changed_accounts.currency
+),
+{%- else -%}
+scoped_account_months as (
+    select *
+    from account_months
+),
+{%- endif %}
+
+accounts as (
+    select
+        account_id,
+        currency,
+        max(last_run_id) as last_run_id
+    from scoped_account_months
+    group by account_id, currency
 ),
 
 spine as (
     select
         accounts.account_id,
         accounts.currency,
+        accounts.last_run_id,
         window_months.month_start
     from accounts
     cross join window_months
@@ -60,34 +117,37 @@ timeline as (
     select
         spine.account_id,
         spine.currency,
+        spine.last_run_id,
         spine.month_start,
         true as is_in_window
     from spine
     union all
     select
-        account_months.account_id,
-        account_months.currency,
-        account_months.month_start,
+        scoped_account_months.account_id,
+        scoped_account_months.currency,
+        scoped_account_months.last_run_id,
+        scoped_account_months.month_start,
         false as is_in_window
-    from account_months
+    from scoped_account_months
     cross join bounds
-    where account_months.month_start < bounds.start_month
+    where scoped_account_months.month_start < bounds.start_month
 ),
 
 activity as (
     select
         timeline.account_id,
         timeline.currency,
+        timeline.last_run_id,
         timeline.month_start,
         timeline.is_in_window,
-        coalesce(account_months.net_amount, 0) as net_amount,
-        coalesce(account_months.tx_count, 0) as tx_count
+        coalesce(scoped_account_months.net_amount, 0) as net_amount,
+        coalesce(scoped_account_months.tx_count, 0) as tx_count
     from timeline
-    left join account_months
+    left join scoped_account_months
         on
-            timeline.account_id = account_months.account_id
-            and timeline.currency = account_months.currency
-            and timeline.month_start = account_months.month_start
+            timeline.account_id = scoped_account_months.account_id
+            and timeline.currency = scoped_account_months.currency
+            and timeline.month_start = scoped_account_months.month_start
 ),
 
 running as (
@@ -110,12 +170,13 @@ final as (
     select
         cast(account_id as varchar) as account_id,
         cast(currency as varchar) as currency,
-        cast(substr(cast(month_start as varchar), 1, 7) as varchar) as month,
+        cast({{ month_text('month_start') }} as varchar) as month,
         cast({{ dbt.last_day('month_start', 'month') }} as date) as month_end,
         cast(case when tx_count > 0 then running_amount end as decimal(38, 2)) as balance,
         cast(case when running_tx_count > 0 then running_amount end as decimal(38, 2))
             as closing_balance,
-        cast(tx_count as bigint) as tx_count
+        cast(tx_count as bigint) as tx_count,
+        cast(last_run_id as varchar) as last_run_id
     from running
     where is_in_window
 )

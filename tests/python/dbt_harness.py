@@ -19,6 +19,9 @@ FIXTURES = ROOT / "tests" / "fixtures"
 # Columns that record when a build ran (README, "Audit columns"): the only columns that differ
 # between two builds of the same raw layer.
 AUDIT_COLUMNS = ("quarantined_at", "classified_at", "built_at")
+# Columns that name the run or the time a file was landed as: they differ between two lakes that
+# landed the same files.
+LANDING_COLUMNS = ("run_id", "last_run_id", "ingest_date", "landed_at", "ingested_at")
 
 
 @dataclass

@@ -87,7 +87,7 @@ def normalized(rows: list[tuple[Any, ...]], names: list[str], runs: dict[str, st
         values = []
         for i in keep:
             value = row[i]
-            if names[i] == "run_id":
+            if names[i] in ("run_id", "last_run_id"):
                 value = runs[value]
             if isinstance(value, Decimal):
                 value = value.normalize()

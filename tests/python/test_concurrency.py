@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dbt_harness import FIXTURES, LOADER, ROOT, Lake
+from dbt_harness import FIXTURES, LANDING_COLUMNS, LOADER, ROOT, Lake
 from test_end_to_end import assert_fixture_outputs
 
 LOCK_WRAPPER = ROOT / "scripts" / "warehouse_lock.py"
@@ -149,7 +149,7 @@ def test_two_dbt_builds_at_once_one_runs_the_other_refuses(lake: Lake) -> None:
     single.land(*BATCHES)
     single.build()
     for table in ("main_marts.fct_transactions", "main_marts.fct_month_end_balances"):
-        ignore = ("run_id", "ingest_date", "landed_at", "ingested_at")
+        ignore = LANDING_COLUMNS
         assert lake.table(table, ignore) == single.table(table, ignore)
 
 

@@ -10,7 +10,7 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
-from dbt_harness import AUDIT_COLUMNS, FIXTURES, ROOT, Lake
+from dbt_harness import AUDIT_COLUMNS, FIXTURES, LANDING_COLUMNS, ROOT, Lake
 
 GENERATOR = ROOT / "scripts" / "generate_transactions.py"
 
@@ -150,7 +150,7 @@ def test_batches_one_by_one_equal_one_full_refresh(tmp_path: Path) -> None:
     full.land(*BATCHES)
     full.build("--full-refresh")
     for table in CORE_TABLES:
-        ignore = (*AUDIT_COLUMNS, "run_id", "ingest_date", "landed_at", "ingested_at")
+        ignore = (*AUDIT_COLUMNS, *LANDING_COLUMNS)
         assert incremental.table(table, ignore) == full.table(table, ignore), table
 
 
@@ -212,6 +212,29 @@ def test_late_batch_corrects_old_months(lake: Lake) -> None:
     lake.land(BATCHES[1], BATCHES[2])
     lake.build()
     assert_fixture_outputs(lake)
+
+
+def test_balance_window_change_rewrites_the_balances(lake: Lake, tmp_path: Path) -> None:
+    """The balances are incremental: a narrower window (vars) deletes the months that left it,
+    and going back to the default window gives what a full rebuild gives."""
+    months = "select distinct month from main_marts.fct_month_end_balances order by month"
+    lake.land(*BATCHES)
+    lake.build()
+    default_months = lake.query(months)
+    assert len(default_months) > 2
+
+    narrow = "{balance_start_month: '2024-02', balance_end_month: '2024-02'}"
+    lake.build("--vars", narrow)
+    assert lake.query(months) == [("2024-02",)]
+
+    lake.build()
+    assert lake.query(months) == default_months
+    full = Lake(tmp_path / "full")
+    full.land(*BATCHES)
+    full.build()
+    ignore = (*AUDIT_COLUMNS, *LANDING_COLUMNS)
+    table = "main_marts.fct_month_end_balances"
+    assert lake.table(table, ignore) == full.table(table, ignore)
 
 
 def test_hostile_file_nothing_lost(lake: Lake, tmp_path: Path) -> None:
