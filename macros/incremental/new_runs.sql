@@ -30,24 +30,24 @@
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ timestamp_type() }})
 {%- endmacro %}
 
-{#- The first run_id classified by the latest build of `relation` (a model with classified_at),
-    as a validated literal; none when the relation is empty. Tests use it to check only what the
-    latest build added. -#}
-{% macro latest_build_first_run_id(relation) %}
-    {%- if not execute or load_relation(relation) is none -%}{{ return(none) }}{%- endif -%}
-    {%- set first = run_query(
-        'select min(run_id) from ' ~ relation
-        ~ ' where classified_at = (select max(classified_at) from ' ~ relation ~ ')'
-    ).columns[0].values()[0] -%}
-    {{ return(checked_run_id(first, relation)) }}
-{% endmacro %}
-
 {#- Where a test's "latest build only" scope starts: the first run the latest build of
-    `relation` classified, or none (check every run) when that relation is empty or var
+    `relation` (a model with classified_at) classified, as a validated literal. None - check
+    every run - when the relation is missing or empty, when the latest build classified every run
+    (a first or full-refresh build: the plain check is the cheaper one) or when var
     check_all_runs is true. -#}
 {% macro latest_build_scope(relation) %}
-    {%- if var('check_all_runs', false) -%}{{ return(none) }}{%- endif -%}
-    {{ return(latest_build_first_run_id(relation)) }}
+    {%- if not execute or var('check_all_runs', false) or load_relation(relation) is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set row = run_query(
+        'select min(case when classified.classified_at = latest.classified_at'
+        ~ ' then classified.run_id end), min(classified.run_id)'
+        ~ ' from ' ~ relation ~ ' as classified'
+        ~ ' cross join (select max(classified_at) as classified_at from ' ~ relation
+        ~ ') as latest'
+    ).rows[0] -%}
+    {%- if row[0] is none or row[0] == row[1] -%}{{ return(none) }}{%- endif -%}
+    {{ return(checked_run_id(row[0], relation)) }}
 {% endmacro %}
 
 {#- run_ids read back from a table become SQL literals: refuse anything the loader would not

@@ -9,6 +9,7 @@ import sys
 from decimal import Decimal as D
 from pathlib import Path
 
+import duckdb
 import pytest
 from dbt_harness import AUDIT_COLUMNS, FIXTURES, LANDING_COLUMNS, ROOT, Lake
 
@@ -235,6 +236,24 @@ def test_balance_window_change_rewrites_the_balances(lake: Lake, tmp_path: Path)
     ignore = (*AUDIT_COLUMNS, *LANDING_COLUMNS)
     table = "main_marts.fct_month_end_balances"
     assert lake.table(table, ignore) == full.table(table, ignore)
+
+
+def test_history_tests_check_the_latest_build_unless_told(lake: Lake) -> None:
+    """Uniqueness and reconciliation check the keys of the latest build's runs (their cost
+    follows the new data); var check_all_runs checks every run again."""
+    lake.land(BATCHES[0])
+    lake.build()
+    with duckdb.connect(str(lake.root / "warehouse.duckdb")) as con:  # damage an old run
+        con.execute(
+            "insert into main_intermediate.int_transactions__classified"
+            " select * from main_intermediate.int_transactions__classified limit 1"
+        )
+    lake.land(BATCHES[1])
+    lake.build()  # the new batch is checked, the old damage is not in scope
+    everything = lake.dbt("test", "--vars", "{check_all_runs: true}", check=False)
+    assert everything.returncode == 1
+    assert "FAIL 1 unique_combination_int_transactions__classified" in everything.stdout
+    assert "FAIL 1 assert_every_record_accounted_for" in everything.stdout
 
 
 def test_hostile_file_nothing_lost(lake: Lake, tmp_path: Path) -> None:
