@@ -93,19 +93,22 @@ scoped_account_months as (
 {%- endif %}
 
 accounts as (
-    select
+    select distinct
         account_id,
-        currency,
-        max(last_run_id) as last_run_id
+        currency
     from scoped_account_months
-    group by account_id, currency
+),
+
+-- the latest run in the sums, one value for every row this build writes
+sums_state as (
+    select max(last_run_id) as last_run_id
+    from {{ ref('int_transactions__summed_to_account_months') }}
 ),
 
 spine as (
     select
         accounts.account_id,
         accounts.currency,
-        accounts.last_run_id,
         window_months.month_start
     from accounts
     cross join window_months
@@ -117,7 +120,6 @@ timeline as (
     select
         spine.account_id,
         spine.currency,
-        spine.last_run_id,
         spine.month_start,
         true as is_in_window
     from spine
@@ -125,7 +127,6 @@ timeline as (
     select
         scoped_account_months.account_id,
         scoped_account_months.currency,
-        scoped_account_months.last_run_id,
         scoped_account_months.month_start,
         false as is_in_window
     from scoped_account_months
@@ -137,7 +138,6 @@ activity as (
     select
         timeline.account_id,
         timeline.currency,
-        timeline.last_run_id,
         timeline.month_start,
         timeline.is_in_window,
         coalesce(scoped_account_months.net_amount, 0) as net_amount,
@@ -168,17 +168,22 @@ running as (
 
 final as (
     select
-        cast(account_id as varchar) as account_id,
-        cast(currency as varchar) as currency,
-        cast({{ month_text('month_start') }} as varchar) as month,
-        cast({{ dbt.last_day('month_start', 'month') }} as date) as month_end,
-        cast(case when tx_count > 0 then running_amount end as decimal(38, 2)) as balance,
-        cast(case when running_tx_count > 0 then running_amount end as decimal(38, 2))
-            as closing_balance,
-        cast(tx_count as bigint) as tx_count,
-        cast(last_run_id as varchar) as last_run_id
+        cast(running.account_id as varchar) as account_id,
+        cast(running.currency as varchar) as currency,
+        cast({{ month_text('running.month_start') }} as varchar) as month,
+        cast({{ dbt.last_day('running.month_start', 'month') }} as date) as month_end,
+        cast(
+            case when running.tx_count > 0 then running.running_amount end as decimal(38, 2)
+        ) as balance,
+        cast(
+            case when running.running_tx_count > 0 then running.running_amount end
+            as decimal(38, 2)
+        ) as closing_balance,
+        cast(running.tx_count as bigint) as tx_count,
+        cast(sums_state.last_run_id as varchar) as last_run_id
     from running
-    where is_in_window
+    cross join sums_state
+    where running.is_in_window
 )
 
 select * from final
