@@ -1,16 +1,50 @@
-{#- Fails for every combination of `columns` that occurs more than once. With
-    latest_build_only, only the keys of rows from the runs the latest build of `build_log`
-    (default: the model itself; a model with classified_at) classified are checked, against the
-    whole model: earlier keys were checked by the build that added them. A key that includes
-    run_id can only repeat within its run, so the scope is then a plain filter; otherwise the
-    key must be a single column, looked up in the whole model. -#}
-{% test unique_combination(model, columns, latest_build_only=false, build_log=none) %}
+{#- Fails for every combination of `columns` that occurs more than once. Two ways to check only
+    what the latest build wrote (earlier keys were checked by the build that wrote them; var
+    check_all_runs: true checks everything):
+      latest_build_only     keys of the rows from the runs the latest build of `build_log`
+                            (default: the model itself; a model with classified_at) classified.
+                            A key that includes run_id can only repeat within its run, so the
+                            scope is then a plain filter; otherwise the key must be one column.
+      latest_rows_column    keys of the rows whose `latest_rows_column` holds its greatest value
+                            (a model that stamps the rows a build writes with the build's latest
+                            run, such as last_run_id).
+    Scoped keys are looked up in the whole model. -#}
+{% test unique_combination(
+    model, columns, latest_build_only=false, build_log=none, latest_rows_column=none
+) %}
     {%- set first_run = latest_build_scope(build_log or model) if latest_build_only else none %}
+    {%- set stamp = none if var('check_all_runs', false) else latest_rows_column %}
     {%- if first_run and 'run_id' not in columns and columns | length != 1 -%}
         {{ exceptions.raise_compiler_error(
             'unique_combination: latest_build_only needs run_id in the key or a single column'
         ) }}
     {%- endif %}
+    {%- if stamp %}
+    with
+
+    latest_keys as (
+        select distinct {{ columns | join(', ') }}
+        from {{ model }}
+        where {{ stamp }} = (select max({{ stamp }}) from {{ model }})
+    )
+
+    select
+        {%- for column in columns %}
+        scoped.{{ column }},
+        {%- endfor %}
+        count(*) as occurrences
+    from {{ model }} as scoped
+    inner join latest_keys
+        on
+        {%- for column in columns %}
+            {{ 'and ' if not loop.first }}scoped.{{ column }} = latest_keys.{{ column }}
+        {%- endfor %}
+    group by
+        {%- for column in columns %}
+        scoped.{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    having count(*) > 1
+    {%- else %}
     select
         {{ columns | join(', ') }},
         count(*) as occurrences
@@ -26,4 +60,5 @@
     {%- endif %}
     group by {{ columns | join(', ') }}
     having count(*) > 1
+    {%- endif %}
 {% endtest %}
