@@ -19,17 +19,23 @@
     substr(cast({{ date_expr }} as varchar), 1, 7)
 {%- endmacro %}
 
-{#- Post-hook of the incremental balances: deletes the months outside the reporting window (vars,
-    else the first and last month of the account-month sums), which the merge cannot remove when
-    the window shrinks. Nothing to delete in the usual build. -#}
+{#- The reporting window of the balances as two SQL expressions, first and last month (DATEs of
+    the first day): the vars when set, else the first and last month_start of the relation
+    aggregated (aggregate expressions: use them in a query over the account-month sums). -#}
+{% macro balance_window_bounds() %}
+    {{ return([
+        month_var_as_date('balance_start_month') or 'min(month_start)',
+        month_var_as_date('balance_end_month') or 'max(month_start)',
+    ]) }}
+{% endmacro %}
+
+{#- Post-hook of the incremental balances: deletes the months outside the reporting window,
+    which the merge cannot remove when the window shrinks. Nothing to delete in the usual build. -#}
 {% macro delete_outside_balance_window(relation) %}
     {%- set sums = ref('int_transactions__summed_to_account_months') -%}
-    {%- set start_month = month_var_as_date('balance_start_month')
-        or '(select min(month_start) from ' ~ sums ~ ')' -%}
-    {%- set end_month = month_var_as_date('balance_end_month')
-        or '(select max(month_start) from ' ~ sums ~ ')' -%}
+    {%- set bounds = balance_window_bounds() -%}
     delete from {{ relation }}
     where
-        month < {{ month_text(start_month) }}
-        or month > {{ month_text(end_month) }}
+        month < {{ month_text('(select ' ~ bounds[0] ~ ' from ' ~ sums ~ ' having count(*) > 0)') }}
+        or month > {{ month_text('(select ' ~ bounds[1] ~ ' from ' ~ sums ~ ' having count(*) > 0)') }}
 {% endmacro %}

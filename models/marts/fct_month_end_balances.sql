@@ -24,8 +24,7 @@
         "{{ iceberg_housekeeping(this) }}",
     ],
 ) }}
-{%- set start_month = month_var_as_date('balance_start_month') -%}
-{%- set end_month = month_var_as_date('balance_end_month') -%}
+{%- set window_bounds = balance_window_bounds() -%}
 {#- none (recompute every account) on the first build, and on a table from before last_run_id -#}
 {%- set last_run = last_processed_run_id(this, 'last_run_id') if is_incremental() else none -%}
 
@@ -44,8 +43,8 @@ account_months as (
 
 bounds as (
     select
-        {{ start_month if start_month else 'min(month_start)' }} as start_month,
-        {{ end_month if end_month else 'max(month_start)' }} as end_month
+        {{ window_bounds[0] }} as start_month,
+        {{ window_bounds[1] }} as end_month
     from account_months
     having count(*) > 0
 ),
