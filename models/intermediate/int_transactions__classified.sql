@@ -30,6 +30,28 @@ batch_ids as (
     group by transaction_id
 ),
 
+-- the batch's ids among the accepted history; an `in` in the select list always builds its hash
+-- table on the batch's ids (as a filter, the engine may build it on the whole history instead
+-- when the row estimates are close, 2.6 s instead of 0.2 s at 10M rows)
+history_of_batch_ids as (
+    select
+        transaction_id,
+        account_id,
+        amount,
+        currency,
+        transaction_ts,
+        run_id,
+        line_number,
+        transaction_id in (select batch_ids.transaction_id from batch_ids) as is_batch_id
+    {% if is_incremental() -%}
+    from {{ this }}
+    where record_status = 'accepted'
+    {%- else -%}
+    from {{ ref('stg_landing__transactions') }}
+    where 1 = 0
+    {%- endif %}
+),
+
 accepted_history as (
     select
         transaction_id,
@@ -39,15 +61,8 @@ accepted_history as (
         transaction_ts,
         run_id,
         line_number
-    {% if is_incremental() -%}
-    from {{ this }}
-    where
-        record_status = 'accepted'
-        and transaction_id in (select batch_ids.transaction_id from batch_ids)
-    {%- else -%}
-    from {{ ref('stg_landing__transactions') }}
-    where 1 = 0
-    {%- endif %}
+    from history_of_batch_ids
+    where is_batch_id
 ),
 
 -- the duplicate rules only concern ids that occur more than once in the batch or were accepted

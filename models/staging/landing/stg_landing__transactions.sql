@@ -7,15 +7,15 @@
 
 with
 
--- each relation reads the raw layer by itself (no shared CTE that the engine would materialise
--- whole): an incremental model's run_id bound then reaches every read, and a file is only
--- opened by the reads that need it
+-- each relation reads the lines by itself (no shared CTE that the engine would materialise
+-- whole): an incremental model's run_id bound then reaches every read, and a run's lines are
+-- only scanned by the reads that need them
 header_lines as (
     select
         run_id,
         line_text,
         is_readable
-    from {{ source('landing', 'transaction_lines') }}
+    from {{ ref('base_landing__transaction_lines') }}
     where line_number = 1
 ),
 
@@ -29,7 +29,7 @@ plain_file_lines as (
         line_number,
         line_text,
         is_readable
-    from {{ source('landing', 'transaction_lines') }}
+    from {{ ref('base_landing__transaction_lines') }}
     where line_number > 1 and not coalesce(may_span_lines, true)
 ),
 
@@ -41,7 +41,7 @@ quoted_file_lines as (
         line_number,
         line_text,
         is_readable
-    from {{ source('landing', 'transaction_lines') }}
+    from {{ ref('base_landing__transaction_lines') }}
     where line_number > 1 and coalesce(may_span_lines, true)
 ),
 

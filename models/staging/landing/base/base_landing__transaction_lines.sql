@@ -1,0 +1,36 @@
+{#-
+    The raw layer's lines, copied once into the warehouse: each build appends the runs landed
+    since the last one. Staging reads this table, not the files: a file's line numbers come from
+    a streaming count that the engine runs on one thread, and staging's parse is read several
+    times per build (docs/benchmarks.md); from a table the parse runs on every core. The files
+    stay the record of what arrived; a full refresh copies them again.
+-#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    table_type='iceberg',
+    partitioned_by=['ingest_date'],
+    post_hook=["{{ iceberg_housekeeping(this) }}"],
+) }}
+
+with
+
+lines as (
+    select
+        run_id,
+        ingest_date,
+        source_file,
+        line_number,
+        line_text,
+        is_readable,
+        may_span_lines
+    from {{ source('landing', 'transaction_lines') }}
+    where {{ new_runs_only() }}
+),
+
+final as (
+    select * from lines
+)
+
+select * from final
