@@ -15,14 +15,36 @@
 {% endmacro %}
 
 {#- `column`: the run_id column filtered on; `processed_column`: the column of this model that
-    holds the last run it processed (run_id, or for aggregates, the latest run of a group). -#}
-{% macro new_runs_only(column='run_id', processed_column='run_id') -%}
+    holds the last run it processed (run_id, or for aggregates, the latest run of a group);
+    `landed_column`: the relation's landing-moment column, if it has one. A run_id begins with
+    its landing moment, so every newer run landed at or after the last one: the bound on that
+    column changes no result, but lets the engine skip the stored blocks of older runs (its
+    block statistics keep only the first bytes of a text, the date part of a run_id). -#}
+{% macro new_runs_only(column='run_id', processed_column='run_id', landed_column=none) -%}
     {%- set last = last_processed_run_id(this, processed_column) if is_incremental() else none -%}
     {%- if last is not none -%}
         {{ column }} > '{{ last }}'
+        {%- if landed_column is not none %} and {{ landed_column }} >= {{ run_landed_at_literal(last) }}{% endif -%}
     {%- else -%}
         1 = 1
     {%- endif -%}
+{%- endmacro %}
+
+{#- The landing moment a run_id begins with (YYYYMMDDTHHMMSSffffff, UTC), as a timestamp: from a
+    column (SQL both engines run) or from a checked run_id value (a literal). -#}
+{% macro run_landed_at(run_id_column) -%}
+    cast(
+        substr({{ run_id_column }}, 1, 4) || '-' || substr({{ run_id_column }}, 5, 2) || '-'
+        || substr({{ run_id_column }}, 7, 2) || ' ' || substr({{ run_id_column }}, 10, 2) || ':'
+        || substr({{ run_id_column }}, 12, 2) || ':' || substr({{ run_id_column }}, 14, 2) || '.'
+        || substr({{ run_id_column }}, 16, 6)
+        as {{ timestamp_type() }}
+    )
+{%- endmacro %}
+
+{% macro run_landed_at_literal(run_id) -%}
+    {%- set run_id = checked_run_id(run_id, 'a run bound') -%}
+    cast('{{ run_id[0:4] }}-{{ run_id[4:6] }}-{{ run_id[6:8] }} {{ run_id[9:11] }}:{{ run_id[11:13] }}:{{ run_id[13:15] }}.{{ run_id[15:21] }}' as {{ timestamp_type() }})
 {%- endmacro %}
 
 {#- The build's start time as a timestamp literal (audit columns such as quarantined_at). -#}

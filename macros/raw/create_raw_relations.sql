@@ -2,7 +2,8 @@
     models (on-run-start). They are what the `landing` source points at:
       landing.transaction_lines     one row per physical line of every landed file
       landing.transaction_manifests one row per landed run (the loader's _manifest.json)
-    Nothing is copied: the files are read in place each time a model selects from them. -#}
+    The files are read in place each time a model selects from them (base_landing__transaction_lines
+    copies each new run's lines once). -#}
 {% macro create_raw_relations() %}
     {{ return(adapter.dispatch('create_raw_relations', 'transaction_lakehouse')()) }}
 {% endmacro %}

@@ -16,7 +16,7 @@
 
 with
 
-{%- set new_runs = new_runs_only(processed_column='last_run_id') %}
+{%- set new_runs = new_runs_only(processed_column='last_run_id', landed_column='ingested_at') %}
 
 new_transactions as (
     select

@@ -30,7 +30,7 @@ accepted as (
         line_number,
         landed_at
     from {{ ref('int_transactions__classified') }}
-    where record_status = 'accepted' and {{ new_runs_only() }}
+    where record_status = 'accepted' and {{ new_runs_only(landed_column='landed_at') }}
 ),
 
 final as (

@@ -25,7 +25,7 @@ rejected as (
         transaction_timestamp_raw,
         validation_error
     from {{ ref('int_transactions__classified') }}
-    where record_status = 'quarantined' and {{ new_runs_only() }}
+    where record_status = 'quarantined' and {{ new_runs_only(landed_column='landed_at') }}
 ),
 
 final as (

@@ -30,7 +30,7 @@ records as (
         validation_error,
         transaction_ts
     from {{ ref('int_transactions__classified') }}
-    where {{ new_runs_only() }}
+    where {{ new_runs_only(landed_column='landed_at') }}
 ),
 
 per_run as (

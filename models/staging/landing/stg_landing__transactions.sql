@@ -14,7 +14,8 @@ header_lines as (
     select
         run_id,
         line_text,
-        is_readable
+        is_readable,
+        landed_at
     from {{ ref('base_landing__transaction_lines') }}
     where line_number = 1
 ),
@@ -28,7 +29,8 @@ plain_file_lines as (
         source_file,
         line_number,
         line_text,
-        is_readable
+        is_readable,
+        landed_at
     from {{ ref('base_landing__transaction_lines') }}
     where line_number > 1 and not coalesce(may_span_lines, true)
 ),
@@ -40,16 +42,10 @@ quoted_file_lines as (
         source_file,
         line_number,
         line_text,
-        is_readable
+        is_readable,
+        landed_at
     from {{ ref('base_landing__transaction_lines') }}
     where line_number > 1 and coalesce(may_span_lines, true)
-),
-
-manifests as (
-    select
-        run_id,
-        landed_at
-    from {{ source('landing', 'transaction_manifests') }}
 ),
 
 currencies as (
@@ -61,6 +57,7 @@ currencies as (
 header_fields as (
     select
         run_id,
+        landed_at,
         is_readable and {{ csv_record_is_well_formed('line_text') }} as is_parseable,
         {{ trim_blanks_each(split_csv_fields('line_text')) }} as field_names
     from header_lines
@@ -71,6 +68,7 @@ header_fields as (
 header_positions as (
     select
         run_id,
+        landed_at,
         is_parseable,
         {{ array_size('field_names') }} as field_count,
         {%- for column in file_columns %}
@@ -111,6 +109,7 @@ data_lines as (
         source_file,
         line_number,
         is_readable,
+        landed_at,
         coalesce(line_text, '') as line_text,
         case
             when strpos(line_text, '"') = 0 then false
@@ -165,6 +164,7 @@ quoted_file_records as (
         run_id,
         ingest_date,
         source_file,
+        landed_at,
         min(line_number) as line_number,
         {{ dbt.listagg('line_text', 'chr(10)', 'order by line_number') }} as record_text,
         bool_and(is_readable) as is_readable,
@@ -175,6 +175,7 @@ quoted_file_records as (
         run_id,
         ingest_date,
         source_file,
+        landed_at,
         span_key,
         case when span_key is null then line_number end
 ),
@@ -187,6 +188,7 @@ records as (
         line_number,
         line_text as record_text,
         is_readable,
+        landed_at,
         1 as source_line_count
     from plain_file_lines
     where line_text <> ''
@@ -198,6 +200,7 @@ records as (
         line_number,
         record_text,
         is_readable,
+        landed_at,
         source_line_count
     from quoted_file_records
 ),
@@ -210,7 +213,7 @@ split_records as (
         records.line_number,
         records.record_text,
         records.source_line_count,
-        manifests.landed_at,
+        records.landed_at,
         headers.matches_contract,
         headers.field_count,
         {%- for column in file_columns %}
@@ -219,10 +222,10 @@ split_records as (
         records.is_readable
         and {{ csv_record_is_well_formed('records.record_text') }} as is_well_formed
     from records
-    -- every file with a record has a header line and a manifest; inner joins let an
-    -- incremental model's run_id bound reach the header scan too
-    inner join headers on records.run_id = headers.run_id
-    inner join manifests on records.run_id = manifests.run_id
+    -- every file with a record has a header line; joining on the run's landing moment as well
+    -- lets an incremental model's bounds reach the header scan too
+    inner join headers
+        on records.run_id = headers.run_id and records.landed_at = headers.landed_at
 ),
 
 fields as (

@@ -29,8 +29,13 @@ lines as (
     where {{ new_runs_only() }}
 ),
 
+-- the landing moment the run_id begins with (the manifest's landed_at): a typed column whose
+-- stored block statistics let later builds skip the lines of runs they already processed
 final as (
-    select * from lines
+    select
+        *,
+        {{ run_landed_at('run_id') }} as landed_at
+    from lines
 )
 
 select * from final
