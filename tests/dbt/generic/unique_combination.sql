@@ -7,13 +7,21 @@
                             scope is then a plain filter; otherwise the key must be one column.
       latest_rows_column    keys of the rows whose `latest_rows_column` holds its greatest value
                             (a model that stamps the rows a build writes with the build's latest
-                            run, such as last_run_id).
+                            run, such as last_run_id). When every row holds the same
+                            value (a first or full-refresh build wrote them all), the plain
+                            check is the cheaper one and is used.
     Scoped keys are looked up in the whole model. -#}
 {% test unique_combination(
     model, columns, latest_build_only=false, build_log=none, latest_rows_column=none
 ) %}
     {%- set first_run = latest_build_scope(build_log or model) if latest_build_only else none %}
     {%- set stamp = none if var('check_all_runs', false) else latest_rows_column %}
+    {%- if stamp and execute -%}
+        {%- set spread = run_query(
+            'select min(' ~ stamp ~ ') < max(' ~ stamp ~ ') from ' ~ model
+        ).columns[0].values()[0] -%}
+        {%- if not spread %}{% set stamp = none %}{% endif -%}
+    {%- endif %}
     {%- if first_run and 'run_id' not in columns and columns | length != 1 -%}
         {{ exceptions.raise_compiler_error(
             'unique_combination: latest_build_only needs run_id in the key or a single column'
