@@ -16,7 +16,7 @@
 ) %}
     {%- set first_run = latest_build_scope(build_log or model) if latest_build_only else none %}
     {%- set stamp = none if var('check_all_runs', false) else latest_rows_column %}
-    {%- if stamp and execute -%}
+    {%- if stamp and execute and load_relation(model) is not none -%}
         {%- set spread = run_query(
             'select min(' ~ stamp ~ ') < max(' ~ stamp ~ ') from ' ~ model
         ).columns[0].values()[0] -%}
