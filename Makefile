@@ -80,7 +80,7 @@ $(WAREHOUSE):
 
 # ---------------------------------------------------------------------------------------------
 # Every test: lint (Python and SQL), then pytest (loader, generator, dbt end to end on fixtures,
-# which runs every dbt unit test and data test through `dbt build`).
+# which runs the dbt unit tests once and every data test through `dbt build`).
 test: install browser lint pytest
 
 # Headless Chromium for the docs-site test (Debian's package, about 17 s the first time).

@@ -41,7 +41,7 @@ def failures(lake: Lake, test: str, columns: str = "source_file") -> list[tuple]
 def test_volume_and_drift_alerts(lake: Lake, tmp_path: Path) -> None:
     normal = [write_csv(tmp_path / f"normal_{n}.csv", f"N{n}", 20) for n in range(4)]
     lake.land(*normal)
-    quiet = lake.dbt("build", "--vars", ERROR, check=False)  # strictest setting: still quiet
+    quiet = lake.build("--vars", ERROR, check=False)  # strictest setting: still quiet
     assert quiet.returncode == 0, quiet.stdout[-4000:]
     assert statuses(lake) == {VOLUME_TEST: "pass", DRIFT_TEST: "pass"}
 
@@ -50,7 +50,7 @@ def test_volume_and_drift_alerts(lake: Lake, tmp_path: Path) -> None:
         write_csv(tmp_path / "trickle.csv", "T", 1),  # 1/20 of the median
         write_csv(tmp_path / "drifted.csv", "D", 20, DRIFTED_HEADER),  # normal volume
     )
-    warned = lake.dbt("build", "--store-failures", check=False)  # default severity: warn
+    warned = lake.build("--store-failures", check=False)  # default severity: warn
     assert warned.returncode == 0, warned.stdout[-4000:]
     assert statuses(lake) == {VOLUME_TEST: "warn", DRIFT_TEST: "warn"}
     assert failures(lake, VOLUME_TEST, "source_file, volume, median_volume") == [
@@ -61,15 +61,15 @@ def test_volume_and_drift_alerts(lake: Lake, tmp_path: Path) -> None:
         ("drifted.csv", "header differs from the contract", header_fingerprint(DRIFTED_HEADER))
     ]
 
-    failed = lake.dbt("build", "--vars", ERROR, check=False)
+    failed = lake.build("--vars", ERROR, check=False)
     assert failed.returncode == 1
     assert statuses(lake) == {VOLUME_TEST: "fail", DRIFT_TEST: "fail"}
 
 
 def test_volume_alert_vars_are_validated(lake: Lake, tmp_path: Path) -> None:
     lake.land(write_csv(tmp_path / "one.csv", "O", 3))
-    result = lake.dbt(
-        "build", "--vars", "{volume_alert_factor: '5 or 1=1'}", "--select", "run_metrics",
+    result = lake.build(
+        "--vars", "{volume_alert_factor: '5 or 1=1'}", "--select", "run_metrics",
         check=False,
     )  # fmt: skip
     assert result.returncode != 0

@@ -104,7 +104,7 @@ def evolved(tmp_path_factory: pytest.TempPathFactory) -> tuple[Lake, Path]:
     project = copy_project(base / "project")
     lake = Lake(base / "lake", project=project)
     lake.land(FIXTURES / "batches" / "batch_1.csv")
-    lake.build("--exclude-resource-type", "unit_test")
+    lake.build()
 
     declare_in_contract(project)
     drift = check_drift(project)
@@ -134,7 +134,7 @@ def evolved(tmp_path_factory: pytest.TempPathFactory) -> tuple[Lake, Path]:
             ],
         ),
     )
-    lake.build("--exclude-resource-type", "unit_test")  # no --full-refresh
+    lake.build()  # no --full-refresh
     return lake, project
 
 
@@ -184,7 +184,7 @@ def test_undeclared_column_is_still_a_schema_error(evolved: tuple[Lake, Path], t
             ],
         )
     )
-    lake.build("--exclude-resource-type", "unit_test")
+    lake.build()
     codes = lake.query(
         "select validation_error from main_marts.quarantine_transactions "
         "where source_file = 'undeclared.csv'"

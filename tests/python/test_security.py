@@ -133,7 +133,7 @@ def test_a_directory_is_refused_while_the_other_files_land(tmp_path: Path) -> No
 # --------------------------------------------------------------------------------- dbt vars
 def dbt_with(lake: Lake, *args: str) -> subprocess.CompletedProcess[str]:
     lake.root.mkdir(parents=True, exist_ok=True)
-    return lake.dbt("build", *args, check=False)
+    return lake.build(*args, check=False)
 
 
 @pytest.mark.parametrize(
