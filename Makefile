@@ -35,10 +35,7 @@ help:
 install: $(STAMP)
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	# --no-compile: Python compiles a module when it is first imported (18 s less here; most of
-	# the installed modules are never imported by make test)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile \
-	  -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
 lock:
