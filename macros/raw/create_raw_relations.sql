@@ -9,7 +9,7 @@
 {% endmacro %}
 
 {% macro raw_transactions_root() -%}
-    {{ return(var('lake_root').rstrip('/') ~ '/raw/transactions') }}
+    {{ return(var('lake_root', env_var('LAKE_ROOT', 'lake')).rstrip('/') ~ '/raw/transactions') }}
 {%- endmacro %}
 
 {% macro duckdb__create_raw_relations() %}
