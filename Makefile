@@ -31,11 +31,18 @@ help:
 	@echo "make prod   - land FILES=... or INBOX=DIR to S3, dbt build on Athena, publish (see README)"
 	@echo "make install | lint | pytest | browser | clean | lock"
 
-# Quick when nothing changed: the stamp is newer than the lock.
+# Quick when nothing changed: the stamp is newer than the lock. The lock is installed with uv
+# (its pinned version, from the lock): about 10 s on a fresh machine where pip takes about 48 s.
+# uv reads PyPI and not pip's configuration: when it cannot install the lock, pip does.
+UV_PIN := $(shell grep -m1 '^uv==' requirements.txt)
+PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 install: $(STAMP)
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	{ $(PIP_INSTALL) "$(UV_PIN)" && \
+	  $(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode -r requirements.txt; } \
+	|| { echo "install: uv could not install the lock, using pip"; \
+	  $(PIP_INSTALL) -r requirements.txt; }
 	touch $@
 
 lock:
