@@ -32,7 +32,7 @@ help:
 	@echo "make install | lint | pytest | browser | clean | lock"
 
 # Quick when nothing changed: the stamp is newer than the lock. The lock is installed with uv
-# (its pinned version, from the lock): about 10 s on a fresh machine where pip takes about 48 s.
+# (its pinned version, from the lock): about 14 s on a fresh venv where pip takes about 48 s.
 # uv reads PyPI and not pip's configuration: when it cannot install the lock, pip does.
 UV_PIN := $(shell grep -m1 '^uv==' requirements.txt)
 PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check
