@@ -24,11 +24,13 @@ import gzip
 import io
 import json
 import logging
+import os
 import re
 import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -41,6 +43,7 @@ from sqlglot.optimizer.qualify import qualify
 from werkzeug.serving import make_server
 
 REGION = "eu-west-1"
+SITE_DIR = Path(__file__).parent / "aws_stand_in_site"
 PAGE_SIZE = 1000
 # Iceberg housekeeping: accepted (nothing to compact) when Athena's syntax is kept exactly.
 NOOP = re.compile(r"^(optimize \w+\.\w+ rewrite data using bin_pack|vacuum \w+\.\w+)$", re.I)
@@ -168,6 +171,11 @@ class AthenaStandIn:
             "AWS_DEFAULT_REGION": REGION,
             "AWS_EC2_METADATA_DISABLED": "true",
             "NO_PROXY": "127.0.0.1,localhost",
+            # botocore's model cache shared by every session of a process (dbt-athena opens one
+            # per node): see the module's docstring
+            "PYTHONPATH": os.pathsep.join(
+                filter(None, (str(SITE_DIR), os.environ.get("PYTHONPATH")))
+            ),
         }
 
     # -------------------------------------------------------------------------------- HTTP
