@@ -178,3 +178,22 @@ def test_stand_in_keeps_trino_semantics(athena: AthenaStandIn) -> None:
     assert two.state == "FAILED" and "one per query" in str(two.error)
     catalog = athena.run("vacuum awsdatacatalog.drift.t", "drift")
     assert catalog.state == "FAILED" and "AthenaRefuses" in str(catalog.error)
+
+
+def test_stand_in_processes_share_botocore_models(athena: AthenaStandIn) -> None:
+    """The processes the stand-in's environment starts load botocore's models once, not once per
+    boto3 session (dbt-athena opens one per node); a loader of other paths keeps its own."""
+    code = (
+        "import boto3, botocore.loaders as l\n"
+        "a, b = boto3.session.Session()._loader, boto3.session.Session()._loader\n"
+        "other = l.Loader(extra_search_paths=['/nonexistent'])\n"
+        "print(a is not b, a._cache is b._cache, other._cache is not a._cache)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, **athena.env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.stdout.split() == ["True", "True", "True"], result.stderr
