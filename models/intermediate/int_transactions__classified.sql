@@ -21,13 +21,16 @@
 -- the id counts need one column, only contested ids (about 1 %) need the rules below.
 with
 
+-- records without an id leave as the group that counts none: a filter on the id would be pushed
+-- below the view's projections and derive every id twice (1 s of 5 at 10M rows)
 batch_ids as (
     select
         transaction_id,
-        count(*) as records
+        count(transaction_id) as records
     from {{ ref('stg_landing__transactions') }}
-    where {{ new_runs }} and transaction_id is not null
+    where {{ new_runs }}
     group by transaction_id
+    having count(transaction_id) > 0
 ),
 
 {% if is_incremental() -%}
