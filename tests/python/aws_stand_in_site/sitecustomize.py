@@ -18,7 +18,8 @@ except ImportError:  # pragma: no cover - every stand-in process has botocore
     loaders = None
 
 if loaders is not None:
-    # One cache per search path list: loaders that look in other places keep their own.
+    # One cache per search path list as the loader is made (boto3 then appends its own data
+    # directory to every loader alike): loaders that look in other places keep their own.
     _SHARED: dict[tuple[str, ...], dict[Any, Any]] = {}
     _original_init = loaders.Loader.__init__
 
