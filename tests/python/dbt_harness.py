@@ -26,6 +26,9 @@ AUDIT_COLUMNS = ("quarantined_at", "classified_at", "built_at")
 # Columns that name the run or the time a file was landed as: they differ between two lakes that
 # landed the same files.
 LANDING_COLUMNS = ("run_id", "last_run_id", "ingest_date", "landed_at", "ingested_at")
+# What production builds add to `dbt build` (Makefile DBT_BUILD_FLAGS): the dbt unit tests check
+# the logic, not the data, and test_end_to_end.py runs them once.
+PRODUCTION_BUILD_FLAGS = ("--exclude-resource-type", "unit_test")
 # dbt keeps its parse of the project in <target>/partial_parse.msgpack and reuses it when the
 # project files, the profile as rendered, the env vars read by dbt_project.yml, --vars and
 # --target are unchanged. Lake.dbt runs dbt inside the lake with DBT_DUCKDB_PATH=warehouse.duckdb,
@@ -124,9 +127,9 @@ class Lake:
         return result
 
     def build(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """`dbt build` as production runs it: without the dbt unit tests, which check the logic,
-        not the data (test_end_to_end.py runs them once)."""
-        skip = () if "--exclude-resource-type" in args else ("--exclude-resource-type", "unit_test")
+        """`dbt build` as production runs it (PRODUCTION_BUILD_FLAGS), unless the caller chooses
+        the resource types itself."""
+        skip = () if PRODUCTION_BUILD_FLAGS[0] in args else PRODUCTION_BUILD_FLAGS
         return self.dbt("build", *args, *skip, check=check)
 
     def query(self, sql: str) -> list[tuple]:

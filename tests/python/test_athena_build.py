@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from athena_stand_in import AthenaStandIn
 from contract import load_contract
-from dbt_harness import AUDIT_COLUMNS, DBT, FIXTURES, LOADER, ROOT, Lake
+from dbt_harness import AUDIT_COLUMNS, DBT, FIXTURES, LOADER, PRODUCTION_BUILD_FLAGS, ROOT, Lake
 from s3_stand_in import _CLEARED_ENV as CLEARED_ENV
 from s3_stand_in import ensure_buckets
 
@@ -69,8 +69,8 @@ def land_s3(env: dict[str, str], files: list[Path]) -> None:
 
 def build_athena(stand_in: AthenaStandIn, env: dict[str, str], target: Path) -> None:
     stand_in.failures.clear()
-    # as `make prod` builds: unit tests check the logic and run on DuckDB in every build here
-    command = [str(DBT), "build", "--target", "athena", "--exclude-resource-type", "unit_test"]
+    # as `make prod` builds: the unit tests check the logic and run on DuckDB
+    command = [str(DBT), "build", "--target", "athena", *PRODUCTION_BUILD_FLAGS]
     command += ["--profiles-dir", str(ROOT / "profiles")]
     command += ["--project-dir", str(ROOT), "--target-path", str(target)]
     command += ["--log-path", str(target / "logs")]
