@@ -22,7 +22,7 @@ WAREHOUSE_WAIT ?= 0
 LOCKED := $(BIN)/python scripts/warehouse_lock.py --lake-root $(LAKE_ROOT) --wait $(WAREHOUSE_WAIT) --
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help install lock demo docs browser test test-slow test-athena bench lint pytest clean prod
+.PHONY: help install lock demo docs browser trino test test-slow test-athena bench lint pytest clean prod
 
 help:
 	@echo "make demo   - sample data -> lake -> dbt build on DuckDB ($(LAKE_ROOT)/warehouse.duckdb)"
@@ -88,7 +88,32 @@ $(WAREHOUSE):
 # ---------------------------------------------------------------------------------------------
 # Every test: lint (Python and SQL), then pytest (loader, generator, dbt end to end on fixtures,
 # which runs the dbt unit tests once and every data test through `dbt build`).
-test: install browser lint pytest
+test: install browser trino lint pytest
+
+# Trino (Athena engine v3's engine) for the Athena target's tests: trino-server-core and the Hive
+# and Iceberg plugins from Maven Central, unpacked once into a cache outside the work tree (a
+# second `make trino` does nothing). It runs on Java 24+ (TRINO_JAVA_HOME; the first JDK 25 under
+# /usr/lib/jvm by default). The test harness starts it (tests/python/trino_server.py).
+TRINO_VERSION := 476
+TRINO_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/transaction-lakehouse
+TRINO_HOME := $(TRINO_CACHE)/trino-server-$(TRINO_VERSION)
+MVN_COPY := mvn --batch-mode --quiet dependency:copy -Dartifact=io.trino
+export TRINO_HOME
+trino: $(TRINO_HOME)/.installed
+$(TRINO_HOME)/.installed:
+	@command -v mvn >/dev/null || { echo "trino: Maven (mvn) is needed to install Trino"; exit 1; }
+	@echo "trino: installing Trino $(TRINO_VERSION) from Maven Central into $(TRINO_HOME)"
+	rm -rf $(TRINO_HOME).partial && mkdir -p $(TRINO_HOME).partial/plugin
+	for artifact in trino-server-core:$(TRINO_VERSION):tar.gz trino-hive:$(TRINO_VERSION):zip \
+	    trino-iceberg:$(TRINO_VERSION):zip; do \
+	  $(MVN_COPY):$$artifact -DoutputDirectory=$(TRINO_HOME).partial/downloads || exit 1; done
+	cd $(TRINO_HOME).partial && \
+	  tar -xzf downloads/trino-server-core-$(TRINO_VERSION).tar.gz --strip-components=1 && \
+	  for plugin in hive iceberg; do \
+	    unzip -q downloads/trino-$$plugin-$(TRINO_VERSION).zip -d plugin || exit 1; done && \
+	  rm -rf downloads
+	touch $(TRINO_HOME).partial/.installed
+	rm -rf $(TRINO_HOME) && mv $(TRINO_HOME).partial $(TRINO_HOME)
 
 # Headless Chromium for the docs-site test (Debian's package, about 17 s the first time).
 # Idempotent: installs only when $(CHROMIUM) is missing, only with apt-get as root (or
@@ -117,7 +142,7 @@ lint: install
 PYTEST_ARGS ?=
 # -n auto: one worker per core (pytest-xdist); every test uses its own temporary lake.
 pytest: install
-	$(BIN)/pytest -n auto $(PYTEST_ARGS)
+	$(BIN)/pytest -n auto --dist loadgroup $(PYTEST_ARGS)
 
 # Minutes-long reliability tests (kill tests, property-based batch splits).
 test-slow: install

@@ -186,11 +186,16 @@
     {%- if not modules.re.match('^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9._=/-]*)?$', location) -%}
         {{ exceptions.raise_compiler_error('raw_s3_uri must be an s3:// prefix, got: ' ~ location) }}
     {%- endif -%}
+    {#- Athena runs Hive DDL (here, and dbt-athena's ALTER TABLE ... ADD COLUMNS) in the
+        profile's base schema, which must exist (dbt-athena issue 751); dbt creates only the
+        schemas it writes models to. -#}
     {%- set statements = [] -%}
-    {%- set statement -%}
-        create database if not exists {{ schema }}
-    {%- endset -%}
-    {%- do statements.append(statement) -%}
+    {%- for database in [target.schema, schema] -%}
+        {%- set statement -%}
+            create database if not exists {{ database }}
+        {%- endset -%}
+        {%- do statements.append(statement) -%}
+    {%- endfor -%}
     {%- set statement -%}
         create external table if not exists {{ schema }}.transaction_files (
             line_text string

@@ -1,26 +1,35 @@
-"""A local Athena stand-in for tests: moto (STS, Glue, S3) plus an Athena query API that executes.
+"""A local Athena for tests: moto (STS, Glue, S3) and Athena's query API executed by real Trino.
 
 One threaded HTTP server on 127.0.0.1 answers every AWS service a dbt process uses. Athena's
 query API (StartQueryExecution, GetQueryExecution, GetQueryResults, StopQueryExecution,
-GetWorkGroup) is answered here: each statement is parsed as Athena SQL with sqlglot, transpiled to
-DuckDB and run in one in-process DuckDB database; every other request goes to moto. Tables and
-views created by SQL are written to moto's Glue catalog with what dbt-athena inspects (TableType,
-``table_type=ICEBERG``, columns, location); Glue deletions and ``alter table ... rename`` change
-the DuckDB relations too. External tables (text with a field delimiter, JSON SerDe incl. ``.gz``,
-OpenCSVSerDe) are loaded from the S3 objects under their location whenever those change, with
-partition columns from the ``key=value`` prefixes and the hidden column ``"$path"``.
+GetWorkGroup) is answered here; every other request goes to moto. Each query runs on Trino
+(``trino_server.py``: Athena engine v3's engine, whose Hive and Iceberg catalogs read the same
+Glue and S3 through moto), unchanged except for the statements that exist on Athena and not on
+Trino. Those are translated here, each by one rule of ``translate()`` (the README lists them):
 
-Limits (test infrastructure, not Athena): DuckDB's typing is looser than Trino's, Iceberg is a plain
-table (no snapshots, no timestamp precision of its own), partitions are read from the keys
-(registered or not), no permissions. Statements it cannot express raise ``Unsupported`` (the
-query FAILS naming the statement); housekeeping statements are accepted and listed in ``noops``.
+* Hive DDL, which Athena runs in its own DDL engine and Trino does not have:
+  ``CREATE EXTERNAL TABLE`` (SerDe, delimiters, partitions, table properties) becomes the Glue
+  table Athena would create; ``CREATE DATABASE`` a Glue database; ``ALTER TABLE ... ADD
+  COLUMNS`` Trino's ``ADD COLUMN``s; ``ALTER TABLE ... SET TBLPROPERTIES`` a Glue update; Hive DDL
+  identifiers in backticks become quoted identifiers. Like Athena, Hive DDL fails when the query's
+  database does not exist.
+* Athena's CTAS properties: ``table_type='iceberg'`` creates the table in the Iceberg catalog
+  (``awsdatacatalog`` redirects to it afterwards, as Athena's one catalog does), with Athena's
+  property names mapped to Trino's and Athena-only ones (``is_external``, ``vacuum_*`` ...) left
+  out.
+* ``OPTIMIZE t REWRITE DATA USING BIN_PACK`` becomes ``ALTER TABLE t EXECUTE optimize``;
+  ``VACUUM t`` becomes ``expire_snapshots`` and ``remove_orphan_files`` (Athena's default
+  retention, 5 days).
+* Result type names are Athena's (``varchar``, ``decimal``, ``timestamp`` ... without
+  parameters).
+
+Limits (test infrastructure, not Athena): Athena's own Trino fork and DDL engine, IAM and Lake
+Formation permissions, service quotas, and S3 consistency and cost are not modelled.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
-import gzip
 import io
 import json
 import logging
@@ -28,39 +37,68 @@ import os
 import re
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
-import duckdb
-import sqlglot
+import trino
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-from sqlglot import exp
-from sqlglot.optimizer.annotate_types import annotate_types
-from sqlglot.optimizer.qualify import qualify
+from trino_server import TrinoServer
 from werkzeug.serving import make_server
 
 REGION = "eu-west-1"
 SITE_DIR = Path(__file__).parent / "aws_stand_in_site"
 PAGE_SIZE = 1000
-# Iceberg housekeeping: accepted (nothing to compact) when Athena's syntax is kept exactly.
-NOOP = re.compile(r"^(optimize \w+\.\w+ rewrite data using bin_pack|vacuum \w+\.\w+)$", re.I)
-IDENT = r"[`\"]?(\w+)[`\"]?"
-QUALIFIED = rf"(?:[`\"]?awsdatacatalog[`\"]?\.)?{IDENT}\s*\.\s*{IDENT}"
-EXTERNAL = re.compile(rf"^create external table (?:if not exists )?{QUALIFIED}", re.I)
-RENAME = re.compile(rf"^alter table {QUALIFIED} rename to {QUALIFIED}$", re.I)
-SCHEMA = re.compile(rf"^create (?:schema|database) (?:if not exists )?{IDENT}$", re.I)
-DROP = re.compile(rf"^drop (table|view) (?:if exists )?{QUALIFIED}$", re.I)
-# DuckDB type -> the Athena type name Glue and GetQueryResults use.
-TYPES = {"VARCHAR": "varchar", "BIGINT": "bigint", "INTEGER": "integer", "BOOLEAN": "boolean",
-         "DOUBLE": "double", "DATE": "date", "TIMESTAMP": "timestamp", "HUGEINT": "bigint",
-         "FLOAT": "float", "SMALLINT": "smallint", "TINYINT": "tinyint"}  # fmt: skip
+# StartQueryExecution answers once the query ended or after this long (then it is RUNNING and
+# GetQueryExecution tells when it ends): quick queries need no polling round.
+SYNC_WAIT_S = 20.0
+# Athena's VACUUM removes snapshots older than vacuum_max_snapshot_age_seconds (default 5 days)
+# and files no snapshot references.
+VACUUM_RETENTION = "5d"
+# Athena CTAS properties -> Trino's (Iceberg catalog, Hive catalog); absent = Athena only.
+ICEBERG_PROPERTIES = {"location": "location", "partitioning": "partitioning", "format": "format"}
+HIVE_PROPERTIES = {
+    "external_location": "external_location",
+    "partitioned_by": "partitioned_by",
+    "bucketed_by": "bucketed_by",
+    "bucket_count": "bucket_count",
+    "format": "format",
+}
+SERDES = {
+    "text": "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe",
+    "json": "org.openx.data.jsonserde.JsonSerDe",
+    "csv": "org.apache.hadoop.hive.serde2.OpenCSVSerde",
+}
+TEXT_INPUT = "org.apache.hadoop.mapred.TextInputFormat"
+TEXT_OUTPUT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
 
+# Glue calls Trino's metastore client makes that moto does not implement: Glue column statistics
+# (Athena keeps none unless asked to), answered as a catalog without statistics.
+COLUMN_STATISTICS: dict[str, dict[str, Any]] = {
+    "AWSGlue.GetColumnStatisticsForTable": {"ColumnStatisticsList": [], "Errors": []},
+    "AWSGlue.GetColumnStatisticsForPartition": {"ColumnStatisticsList": [], "Errors": []},
+    "AWSGlue.UpdateColumnStatisticsForTable": {"Errors": []},
+    "AWSGlue.UpdateColumnStatisticsForPartition": {"Errors": []},
+    "AWSGlue.DeleteColumnStatisticsForTable": {},
+    "AWSGlue.DeleteColumnStatisticsForPartition": {},
+}
 
-class Unsupported(Exception):
-    """A statement the stand-in cannot express (the query fails with this message)."""
+NAME = r"(?:`[^`]+`|\"[^\"]+\"|\w+)"
+QUALIFIED = rf"(?:{NAME}\s*\.\s*)?(?:{NAME}\s*\.\s*)?{NAME}"
+CREATE_DATABASE = re.compile(rf"^create (?:database|schema) (if not exists )?({NAME})$", re.I)
+CREATE_EXTERNAL = re.compile(rf"^create external table (if not exists )?({QUALIFIED})\s*\(", re.I)
+ADD_COLUMNS = re.compile(rf"^alter table ({QUALIFIED}) add columns\s*\((.*)\)$", re.I | re.S)
+SET_TBLPROPERTIES = re.compile(rf"^alter table ({QUALIFIED}) set tblproperties\s*\((.*)\)$", re.I)
+OPTIMIZE = re.compile(
+    rf"^optimize ({QUALIFIED}) rewrite data using bin_pack(?:\s+(where .*))?$", re.I | re.S
+)
+VACUUM = re.compile(rf"^vacuum ({QUALIFIED})$", re.I)
+CTAS = re.compile(r"^create table (\S+)\s+with\s*\(", re.I)
+HIVE_DDL = re.compile(r"^(drop (table|database|schema)|alter table|show |msck |describe )", re.I)
 
 
 class AthenaRefuses(Exception):
@@ -68,44 +106,36 @@ class AthenaRefuses(Exception):
 
 
 @dataclass
-class External:
-    """An external table: columns, partition columns and how its objects are read."""
-
-    columns: list[tuple[str, str]]
-    partitions: list[str]
-    location: str
-    serde: str  # "text", "json" or "csv"
-    delimiter: str = "\x01"
-    skip_header: int = 0
-    signature: tuple[Any, ...] = ()
-
-
-@dataclass
 class Query:
     sql: str
-    state: str = "SUCCEEDED"
+    state: str = "RUNNING"
     error: str | None = None
     statement_type: str = "DML"
-    columns: list[tuple[str, str]] = field(default_factory=list)
+    columns: list[dict[str, Any]] = field(default_factory=list)
     rows: list[tuple[str | None, ...]] = field(default_factory=list)
     update_count: int = 0
+    scanned_bytes: int = 0
+    trino_sql: list[str] = field(default_factory=list)
 
 
-def athena_type(duckdb_type: str) -> str:
-    if duckdb_type.startswith("DECIMAL"):
-        return duckdb_type.lower()
-    if duckdb_type.startswith("TIMESTAMP"):
-        return "timestamp"
-    return TYPES.get(duckdb_type, "varchar" if "[]" not in duckdb_type else "array")
-
-
-def glue_type(duckdb_type: str) -> str:
-    name = athena_type(duckdb_type)
-    return {"varchar": "string", "integer": "int"}.get(name, name)
-
-
+# ------------------------------------------------------------------------------- helpers
 def _mark_own_request(request: Any, **_: Any) -> None:
     request.headers["X-Stand-In"] = "own"
+
+
+def unquote(name: str) -> str:
+    return name.strip().strip('`"').lower()
+
+
+def split_name(qualified: str, schema: str) -> tuple[str, str]:
+    """``[catalog.][db.]table`` (backticks or double quotes) -> (db, table)."""
+    parts = [unquote(p) for p in re.findall(NAME, qualified)]
+    return (parts[-2] if len(parts) > 1 else schema.lower()), parts[-1]
+
+
+def trino_name(qualified: str, schema: str) -> str:
+    db, table = split_name(qualified, schema)
+    return f'awsdatacatalog."{db}"."{table}"'
 
 
 def hive_character(literal: str) -> str:
@@ -114,32 +144,79 @@ def hive_character(literal: str) -> str:
     return chr(int(octal.group(1), 8)) if octal else literal
 
 
+def key_values(text: str) -> dict[str, str]:
+    """``'k' = 'v', ...`` (Hive serde/table properties) -> dict."""
+    return dict(re.findall(r"'([^']*)'\s*=\s*'([^']*)'", text))
+
+
+def split_top_level(text: str) -> list[str]:
+    """Splits on commas outside parentheses and quotes."""
+    parts, depth, quote, current = [], 0, "", []
+    for char in text:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"`":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append("".join(current).strip())
+            current = []
+            continue
+        current.append(char)
+    if "".join(current).strip():
+        parts.append("".join(current).strip())
+    return parts
+
+
+def columns_of(text: str) -> list[dict[str, str]]:
+    """``name type, ...`` of Hive DDL -> Glue columns."""
+    columns = []
+    for part in split_top_level(text):
+        name, kind = part.split(None, 1)
+        columns.append({"Name": unquote(name), "Type": kind.strip().lower()})
+    return columns
+
+
+def athena_type(trino_type: str) -> dict[str, Any]:
+    """Trino's type -> Athena's ColumnInfo (type name without parameters, precision, scale)."""
+    text = trino_type.lower()
+    info: dict[str, Any] = {"Precision": 0, "Scale": 0}
+    if decimal := re.fullmatch(r"decimal\((\d+),\s*(\d+)\)", text):
+        return {**info, "Type": "decimal", "Precision": int(decimal[1]), "Scale": int(decimal[2])}
+    if text.startswith("timestamp"):
+        name = "timestamp with time zone" if "with time zone" in text else "timestamp"
+        return {**info, "Type": name}
+    base = re.match(r"[a-z ]+", text)
+    return {**info, "Type": (base.group(0) if base else text).strip()}
+
+
 def text_value(value: Any) -> str | None:
+    """A value as Athena's GetQueryResults gives it (VarCharValue)."""
     if value is None:
         return None
     if isinstance(value, bool):
         return str(value).lower()
+    if isinstance(value, list):
+        return "[" + ", ".join("null" if v is None else str(text_value(v)) for v in value) + "]"
     return str(value)
 
 
+# --------------------------------------------------------------------------- the server
 class AthenaStandIn:
-    """The server; ``env`` points a dbt (boto3) process at it."""
+    """The server; ``env`` points a dbt (boto3) process at it. ``start()`` starts Trino too."""
 
-    def __init__(self) -> None:
+    def __init__(self, work_dir: Path) -> None:
         self.moto = DomainDispatcherApplication(create_backend_app)
-        self.db = duckdb.connect()
-        self.db.execute("set TimeZone = 'UTC'")
-        self.db.execute("set integer_division = true")  # Trino: integer / integer truncates
-        self.db.execute("attach ':memory:' as awsdatacatalog")  # Athena's default catalog
-        self.db.execute("use awsdatacatalog")
-        self.lock = threading.RLock()
+        self.work_dir = work_dir
         self.queries: dict[str, Query] = {}
-        self.externals: dict[tuple[str, str], External] = {}
-        self.noops: list[str] = []
+        self.futures: dict[str, Future[None]] = {}
         self.failures: list[str] = []
         self.history: list[Query] = []  # every statement, for diagnosis
-        self.s3_writes = 0
-        self.s3_writes_seen = -1
+        self.lock = threading.Lock()
+        self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="athena-query")
         self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
         self.endpoint = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -148,18 +225,19 @@ class AthenaStandIn:
         )
         self.s3 = session.client("s3", endpoint_url=self.endpoint)
         self.glue = session.client("glue", endpoint_url=self.endpoint)
-        # The stand-in's own Glue calls are marked: they must not re-enter the SQL engine.
         self.glue.meta.events.register("before-sign.glue.*", _mark_own_request)
+        self.trino = TrinoServer(work_dir, self.endpoint, REGION)
 
     def start(self) -> AthenaStandIn:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log per request
-        logging.getLogger("sqlglot").setLevel(logging.ERROR)  # DuckDB ignores Iceberg properties
         self.thread.start()
+        self.trino.start()
         return self
 
     def stop(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.trino.stop()
         self.server.shutdown()
-        self.db.close()
 
     @property
     def env(self) -> dict[str, str]:
@@ -172,11 +250,28 @@ class AthenaStandIn:
             "AWS_EC2_METADATA_DISABLED": "true",
             "NO_PROXY": "127.0.0.1,localhost",
             # botocore's model cache shared by every session of a process (dbt-athena opens one
-            # per node): see the module's docstring
+            # per node): aws_stand_in_site/sitecustomize.py
             "PYTHONPATH": os.pathsep.join(
                 filter(None, (str(SITE_DIR), os.environ.get("PYTHONPATH")))
             ),
         }
+
+    def connect(self, schema: str = "default", legacy: bool = False) -> Any:
+        return trino.dbapi.connect(
+            host="127.0.0.1",
+            port=self.trino.port,
+            user="athena-stand-in",
+            catalog="awsdatacatalog",
+            schema=schema,
+            legacy_primitive_types=legacy,
+        )
+
+    def query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Runs SQL on Trino directly (for tests): column names and rows as Python values."""
+        cursor = self.connect().cursor()
+        cursor.execute(sql)
+        rows = [tuple(row) for row in cursor.fetchall()]
+        return [d[0] for d in cursor.description or []], rows
 
     # -------------------------------------------------------------------------------- HTTP
     def app(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -187,29 +282,27 @@ class AthenaStandIn:
             payload = json.dumps(answer).encode()
             start_response(status, [("Content-Type", "application/x-amz-json-1.1")])
             return [payload]
-        if not target and environ.get("REQUEST_METHOD") in ("PUT", "POST", "DELETE"):
-            self.s3_writes += 1  # an S3 write: external tables reload on their next use
-        own = environ.get("HTTP_X_STAND_IN") == "own"
-        if target in ("AWSGlue.DeleteTable", "AWSGlue.BatchDeleteTable") and not own:
-            body = json.loads(self._body(environ))
-            names = body.get("TablesToDelete") or [body.get("Name")]
-            with self.lock:
-                for name in names:
-                    self._drop_duckdb(body["DatabaseName"], name)
+        if target in COLUMN_STATISTICS:
+            start_response("200 OK", [("Content-Type", "application/x-amz-json-1.1")])
+            return [json.dumps(COLUMN_STATISTICS[target]).encode()]
         return self.moto(environ, start_response)
 
     @staticmethod
     def _body(environ: dict[str, Any]) -> bytes:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
-        environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again
+        environ["wsgi.input"] = io.BytesIO(body)
         return body
 
     def _athena(self, action: str, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         if action == "StartQueryExecution":
             query_id = str(uuid.uuid4())
             schema = body.get("QueryExecutionContext", {}).get("Database", "default")
-            self.queries[query_id] = self.run(body["QueryString"], schema)
+            query = Query(sql=body["QueryString"])
+            self.queries[query_id] = query
+            future = self.pool.submit(self.execute, query, schema)
+            with contextlib.suppress(FutureTimeout):
+                future.result(timeout=SYNC_WAIT_S)
             return "200 OK", {"QueryExecutionId": query_id}
         if action == "GetWorkGroup":
             name = body.get("WorkGroup", "primary")
@@ -227,7 +320,7 @@ class AthenaStandIn:
                 "Query": query.sql,
                 "StatementType": query.statement_type,
                 "Status": status,
-                "Statistics": {"DataScannedInBytes": 0},
+                "Statistics": {"DataScannedInBytes": query.scanned_bytes},
             }
             return "200 OK", {"QueryExecution": execution}
         if action == "GetQueryResults":
@@ -240,13 +333,12 @@ class AthenaStandIn:
     def _results(query: Query, body: dict[str, Any]) -> dict[str, Any]:
         rows = query.rows
         if query.statement_type == "DML":
-            rows = [tuple(name for name, _ in query.columns), *rows]  # Athena's header row
+            rows = [tuple(c["Name"] for c in query.columns), *rows]  # Athena's header row
         start = int(body.get("NextToken") or 0)
         page = rows[start : start + PAGE_SIZE]
         data = [{"Data": [{} if v is None else {"VarCharValue": v} for v in row]} for row in page]
-        info = [{"Name": n, "Label": n, "Type": t} for n, t in query.columns]
         answer: dict[str, Any] = {
-            "ResultSet": {"Rows": data, "ResultSetMetadata": {"ColumnInfo": info}},
+            "ResultSet": {"Rows": data, "ResultSetMetadata": {"ColumnInfo": query.columns}},
             "UpdateCount": query.update_count,
         }
         if start + PAGE_SIZE < len(rows):
@@ -255,287 +347,195 @@ class AthenaStandIn:
 
     # -------------------------------------------------------------------------- statements
     def run(self, sql: str, schema: str) -> Query:
-        text = re.sub(r"/\*.*?\*/|^\s*--[^\n]*$", "", sql, flags=re.S | re.M)
-        text = text.strip().rstrip(";").strip()
+        """Runs one Athena query to its end (tests call this directly)."""
         query = Query(sql=sql)
-        try:
-            with self.lock:
-                self._execute(text, schema, query)
-        except Exception as exc:
-            query.state, query.error = "FAILED", f"{type(exc).__name__}: {exc}"
-            self.failures.append(f"{query.error}\n--- statement:\n{text}")
-        self.history.append(query)
+        self.execute(query, schema)
         return query
 
-    def _execute(self, text: str, schema: str, query: Query) -> None:
-        flat = " ".join(text.split())
-        if any(token.text == ";" for token in sqlglot.tokenize(text, read="athena")):
-            raise AthenaRefuses("more than one statement in a query: Athena runs one per query")
-        if re.match(r"(optimize|vacuum)\b", flat, re.I):
-            if not NOOP.match(flat):
-                raise AthenaRefuses("Athena's syntax: OPTIMIZE/VACUUM [db_name.]table_name ...")
-            query.statement_type = "UTILITY"
-            self.noops.append(flat)
-            return
-        if match := EXTERNAL.match(flat):
-            query.statement_type = "DDL"
-            self._create_external(match.group(1), match.group(2), text)
-            return
-        if match := RENAME.match(flat):
-            query.statement_type = "DDL"
-            self._rename(*match.groups())
-            return
-        if match := DROP.match(flat):
-            query.statement_type = "DDL"
-            self._drop_duckdb(match.group(2), match.group(3))
-            self._glue_delete(match.group(2), match.group(3))
-            return
-        if match := SCHEMA.match(flat):
-            query.statement_type = "DDL"
-            self._create_schema(match.group(1))
-            return
-        statement = sqlglot.parse_one(text, read="athena")
-        if not isinstance(statement, (exp.Query, exp.Create, exp.Insert, exp.Merge, exp.Delete)):
-            raise Unsupported(f"statement kind {type(statement).__name__} is not emulated")
-        if self._has_schema(schema):
-            self.db.execute(f'use awsdatacatalog."{schema}"')
-        self._refresh_externals()
-        duck = self._transpile(statement, schema)
-        result = self.db.execute(duck)
-        if isinstance(statement, exp.Query):
-            described = result.description or []
-            query.columns = [(d[0], athena_type(str(d[1]))) for d in described]
-            query.rows = [tuple(map(text_value, row)) for row in result.fetchall()]
-            return
-        if isinstance(statement, exp.Create):
-            query.statement_type = "DDL"  # as Athena reports a CTAS, too
-            self._reflect(statement)
-            return
-        fetched = result.fetchone()
-        query.update_count = int(fetched[0]) if fetched and fetched[0] is not None else 0
-
-    def _transpile(self, statement: exp.Expression, schema: str) -> str:
-        """Athena SQL -> DuckDB SQL, undoing the drifts that would change results. Integer
-        division is DuckDB's setting integer_division (Trino: int / int truncates)."""
-        for node in list(statement.find_all(exp.RegexpExtract)):
-            # Trino: NULL when the pattern does not match; DuckDB: ''
-            matches = exp.RegexpLike(this=node.this.copy(), expression=node.expression.copy())
-            node.replace(exp.Case(ifs=[exp.If(this=matches, true=node.copy())]))
-        self._keep_truncated_dates(statement, schema)
-        return statement.sql(dialect="duckdb")
-
-    def _keep_truncated_dates(self, statement: exp.Expression, schema: str) -> None:
-        """Trino's date_trunc of a DATE is a DATE; DuckDB's is a TIMESTAMP: cast those back (the
-        argument types come from sqlglot's type annotation over the DuckDB catalogue)."""
-        truncs = list(statement.find_all(exp.DateTrunc, exp.TimestampTrunc))
-        if not truncs:
-            return
-        for number, node in enumerate(truncs):
-            node.meta["trunc"] = number
-        catalogue: dict[str, Any] = {}
-        for db, table, column, kind in self.db.execute(
-            "select table_schema, table_name, column_name, data_type from"
-            " information_schema.columns where table_catalog = 'awsdatacatalog'"
-        ).fetchall():
-            catalogue.setdefault(db, {}).setdefault(table, {})[column] = kind
-        tables = {"awsdatacatalog": catalogue}
+    def execute(self, query: Query, schema: str) -> None:
+        text = re.sub(r"/\*.*?\*/|^\s*--[^\n]*$", "", query.sql, flags=re.S | re.M)
+        text = text.strip().rstrip(";").strip()
         try:
-            typed = qualify(
-                statement.copy(),
-                schema=tables,
-                dialect="athena",
-                catalog="awsdatacatalog",
-                db=schema,
-                validate_qualify_columns=False,
-            )
-            typed = annotate_types(typed, schema=tables)
-        except sqlglot.errors.SqlglotError as exc:
-            raise Unsupported(f"cannot type the arguments of date_trunc: {exc}") from exc
-        dates = {
-            node.meta.get("trunc")
-            for node in typed.find_all(exp.DateTrunc, exp.TimestampTrunc)
-            if node.this.type is not None and node.this.type.is_type("date")
-        }
-        for number, node in enumerate(truncs):
-            if number in dates:
-                node.replace(exp.cast(node.copy(), "date"))
+            for step in self.translate(text, schema, query):
+                if isinstance(step, str):
+                    query.trino_sql.append(step)
+                    self._trino(step, schema, query)
+                else:
+                    step()
+            query.state = "SUCCEEDED"
+        except Exception as exc:
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            query.state, query.error = "FAILED", f"{type(exc).__name__}: {message}"
+            with self.lock:
+                self.failures.append(f"{query.error}\n--- statement:\n{text}")
+        with self.lock:
+            self.history.append(query)
 
-    # ------------------------------------------------------------------------- catalogue
-    def _has_schema(self, schema: str) -> bool:
-        found = self.db.execute(
-            "select count(*) from information_schema.schemata"
-            " where catalog_name = 'awsdatacatalog' and schema_name = ?",
-            [schema],
-        ).fetchone()
-        return bool(found and found[0])
-
-    def _create_schema(self, schema: str) -> None:
-        self.db.execute(f'create schema if not exists "{schema}"')
-        with contextlib.suppress(self.glue.exceptions.AlreadyExistsException):
-            self.glue.create_database(DatabaseInput={"Name": schema})
-
-    def _glue_delete(self, schema: str, name: str) -> None:
-        with contextlib.suppress(self.glue.exceptions.EntityNotFoundException):
-            self.glue.delete_table(DatabaseName=schema, Name=name)
-
-    def _glue_put(self, schema: str, table: dict[str, Any]) -> None:
-        self._create_schema(schema)
-        self._glue_delete(schema, table["Name"])
-        self.glue.create_table(DatabaseName=schema, TableInput=table)
-
-    def _duck_columns(self, schema: str, name: str) -> list[dict[str, str]]:
-        rows = self.db.execute(
-            "select column_name, data_type from information_schema.columns"
-            " where table_schema = ? and table_name = ? order by ordinal_position",
-            [schema, name],
-        ).fetchall()
-        return [{"Name": column, "Type": glue_type(str(kind))} for column, kind in rows]
-
-    def _reflect(self, create: exp.Create) -> None:
-        """Write a table or view just created by SQL into the Glue catalog, as Athena would."""
-        table = create.this.this if isinstance(create.this, exp.Schema) else create.this
-        schema, name = table.db, table.name
-        properties = {
-            prop.name.lower(): prop.text("value")
-            for prop in create.find_all(exp.Property)
-            if isinstance(prop.this, (exp.Identifier, exp.Var, exp.Literal))
-        }
-        location_node = create.find(exp.LocationProperty)
-        location = (
-            location_node.text("this")
-            if location_node
-            else properties.get("location") or properties.get("external_location")
-        )
-        columns = self._duck_columns(schema, name)
-        table_input: dict[str, Any] = {"Name": name, "StorageDescriptor": {"Columns": columns}}
-        if create.kind == "VIEW":
-            table_input |= {"TableType": "VIRTUAL_VIEW", "Parameters": {"presto_view": "true"}}
-        else:
-            kind = properties.get("table_type", "hive").upper()
-            parameters = {"table_type": "ICEBERG"} if kind == "ICEBERG" else {"EXTERNAL": "TRUE"}
-            table_input |= {"TableType": "EXTERNAL_TABLE", "Parameters": parameters}
-            table_input["StorageDescriptor"]["Location"] = location or f"s3://stand-in/{name}/"
-        self._glue_put(schema, table_input)
-
-    def _drop_duckdb(self, schema: str, name: str) -> None:
-        self.externals.pop((schema, name), None)
-        found = self.db.execute(
-            "select table_type from information_schema.tables"
-            " where table_schema = ? and table_name = ?",
-            [schema, name],
-        ).fetchone()
-        if found:
-            kind = "view" if found[0] == "VIEW" else "table"
-            self.db.execute(f'drop {kind} "{schema}"."{name}"')
-
-    def _rename(self, schema: str, name: str, new_schema: str, new_name: str) -> None:
-        if schema != new_schema:
-            raise Unsupported("a rename across schemas is not emulated")
-        self.db.execute(f'alter table "{schema}"."{name}" rename to "{new_name}"')
-        table = self.glue.get_table(DatabaseName=schema, Name=name)["Table"]
-        keep = ("TableType", "Parameters", "StorageDescriptor", "PartitionKeys")
-        self._glue_put(schema, {"Name": new_name, **{k: table[k] for k in keep if k in table}})
-        self._glue_delete(schema, name)
-
-    # --------------------------------------------------------------------- external tables
-    def _create_external(self, schema: str, name: str, text: str) -> None:
-        create = sqlglot.parse_one(text, read="athena")
-        assert isinstance(create, exp.Create) and isinstance(create.this, exp.Schema)
-        columns = [(c.name, c.args["kind"].sql("duckdb")) for c in create.this.expressions]
-        partitioned = create.find(exp.PartitionedByProperty)
-        partitions = [c.name for c in partitioned.this.expressions] if partitioned else []
-        lowered = " ".join(text.split()).lower()
-        location = re.search(r"location '([^']+)'", text, re.I)
-        if location is None:
-            raise Unsupported(f"external table {schema}.{name} has no location")
-        serde = "json" if "jsonserde" in lowered else "csv" if "opencsvserde" in lowered else "text"
-        delimiter = re.search(r"fields terminated by '([^']*)'", text, re.I)
-        skip = re.search(r"'skip\.header\.line\.count'\s*=\s*'(\d+)'", lowered)
-        external = External(
-            columns=columns,
-            partitions=partitions,
-            location=location.group(1),
-            serde=serde,
-            delimiter=hive_character(delimiter.group(1)) if delimiter else "\x01",
-            skip_header=int(skip.group(1)) if skip else 0,
-        )
-        if (schema, name) in self.externals or self._exists(schema, name):
-            return  # if not exists
-        self._create_schema(schema)
-        self.externals[(schema, name)] = external
-        self._load(schema, name, external, [])
-        self.s3_writes_seen = -1  # loaded from S3 on its first use
-        glue_columns = [{"Name": c, "Type": t.lower()} for c, t in columns]
-        self._glue_put(schema, {
-            "Name": name, "TableType": "EXTERNAL_TABLE", "Parameters": {"EXTERNAL": "TRUE"},
-            "StorageDescriptor": {"Columns": glue_columns, "Location": external.location},
-            "PartitionKeys": [{"Name": p, "Type": "string"} for p in partitions],
-        })  # fmt: skip
-
-    def _exists(self, schema: str, name: str) -> bool:
-        found = self.db.execute(
-            "select count(*) from information_schema.tables"
-            " where table_schema = ? and table_name = ?",
-            [schema, name],
-        ).fetchone()
-        return bool(found and found[0])
-
-    def _objects(self, location: str) -> list[dict[str, Any]]:
-        bucket, _, prefix = location.removeprefix("s3://").partition("/")
-        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-        return [{"Bucket": bucket, **obj} for page in pages for obj in page.get("Contents", [])]
-
-    def _refresh_externals(self) -> None:
-        if self.s3_writes == self.s3_writes_seen:
+    def _trino(self, sql: str, schema: str, query: Query) -> None:
+        cursor = self.connect(schema, legacy=True).cursor()
+        cursor.execute(sql)
+        rows = cursor.fetchall()
+        query.scanned_bytes += int((cursor.stats or {}).get("physicalInputBytes") or 0)
+        if cursor.update_type is not None:
+            query.update_count = int(rows[0][0]) if rows and rows[0] and rows[0][0] else 0
+            if query.statement_type == "DML" and not cursor.update_type.startswith(
+                ("INSERT", "MERGE", "DELETE", "UPDATE")
+            ):
+                query.statement_type = "DDL"
             return
-        self.s3_writes_seen = self.s3_writes
-        for (schema, name), external in self.externals.items():
-            objects = self._objects(external.location)
-            signature = tuple((o["Key"], o["ETag"]) for o in objects)
-            if signature != external.signature:
-                self._load(schema, name, external, objects)
-                external.signature = signature
+        query.columns = [
+            {"Name": d[0], "Label": d[0], **athena_type(str(d[1]))}
+            for d in cursor.description or []
+        ]
+        query.rows = [tuple(map(text_value, row)) for row in rows]
 
-    def _load(self, schema: str, name: str, external: External, objects: list[dict]) -> None:
-        """(Re)create the DuckDB table of an external table from its objects."""
-        names = [c for c, _ in external.columns] + external.partitions + ["$path"]
-        types = [t for _, t in external.columns] + ["VARCHAR"] * (len(external.partitions) + 1)
-        spec = ", ".join(f'"{n}" {t}' for n, t in zip(names, types, strict=True))
-        self.db.execute(f'create or replace table "{schema}"."{name}" ({spec})')
-        rows: list[tuple[Any, ...]] = []
-        for obj in objects:
-            key = obj["Key"]
-            if key.rsplit("/", 1)[-1].startswith(("_", ".")) and external.serde != "json":
-                continue  # Hive skips hidden files (the JSON tables filter by "$path")
-            body = self.s3.get_object(Bucket=obj["Bucket"], Key=key)["Body"].read()
-            if key.endswith(".gz"):
-                body = gzip.decompress(body)
-            keys = dict(re.findall(r"(\w+)=([^/]+)/", key))
-            extra = [keys.get(p) for p in external.partitions] + [f"s3://{obj['Bucket']}/{key}"]
-            for record in self._records(external, body):
-                rows.append((*record, *extra))
-        if rows:
-            marks = ", ".join("?" * len(names))
-            self.db.executemany(f'insert into "{schema}"."{name}" values ({marks})', rows)
+    # ------------------------------------------------------------------------ translation
+    def translate(self, text: str, schema: str, query: Query) -> list[str | Callable[[], None]]:
+        """The Trino statements (str) or catalog calls that do what Athena does with ``text``.
+        One rule per Athena-only statement; anything else goes to Trino unchanged."""
+        flat = " ".join(text.split())
+        if match := CREATE_DATABASE.match(flat):
+            query.statement_type = "DDL"
+            return [lambda: self._create_database(unquote(match[2]), bool(match[1]))]
+        if HIVE_DDL.match(flat) or CREATE_EXTERNAL.match(flat):
+            query.statement_type = "DDL"
+            self._require_database(schema)
+        if match := CREATE_EXTERNAL.match(flat):
+            return [lambda: self._create_external(text, schema, bool(match[1]))]
+        if match := ADD_COLUMNS.match(flat):
+            table = trino_name(match[1], schema)
+            return [
+                f"alter table {table} add column if not exists"
+                f' "{c["Name"]}" {c["Type"].replace("string", "varchar")}'
+                for c in columns_of(match[2])
+            ]
+        if match := SET_TBLPROPERTIES.match(flat):
+            db, table = split_name(match[1], schema)
+            return [lambda: self._set_parameters(db, table, key_values(match[2]))]
+        if match := OPTIMIZE.match(flat):
+            query.statement_type = "UTILITY"
+            where = f" {match[2]}" if match[2] else ""
+            return [f"alter table {self._athena_table(match[1])} execute optimize{where}"]
+        if match := VACUUM.match(flat):
+            query.statement_type = "UTILITY"
+            table = self._athena_table(match[1])
+            retention = f"retention_threshold => '{VACUUM_RETENTION}'"
+            return [
+                f"alter table {table} execute expire_snapshots({retention})",
+                f"alter table {table} execute remove_orphan_files({retention})",
+            ]
+        if HIVE_DDL.match(flat):
+            return [re.sub(r"`([^`]+)`", r'"\1"', text)]
+        if CTAS.match(flat):
+            return [self._ctas(text)]
+        return [text]
 
     @staticmethod
-    def _records(external: External, body: bytes) -> Iterable[list[Any]]:
-        width = len(external.columns)
-        text = body.decode("utf-8", errors="replace")
-        if external.serde == "csv":
-            lines = list(csv.reader(io.StringIO(text, newline="")))[external.skip_header :]
-            return [(line + [None] * width)[:width] for line in lines]
-        lines = text.split("\n")
-        if lines and lines[-1] == "":
-            lines.pop()
-        lines = lines[external.skip_header :]
-        if external.serde == "text":
-            return [(line.split(external.delimiter) + [None] * width)[:width] for line in lines]
-        out = []
-        for line in lines:
-            try:
-                record = {k.lower(): v for k, v in json.loads(line).items()}
-            except (ValueError, AttributeError):
-                record = {}  # ignore.malformed.json: a row of NULLs
-            out.append([record.get(column.lower()) for column, _ in external.columns])
-        return out
+    def _athena_table(qualified: str) -> str:
+        """OPTIMIZE and VACUUM take ``[db.]table`` on Athena: a catalog name is refused."""
+        if len(re.findall(NAME, qualified)) > 2:
+            raise AthenaRefuses("Athena's syntax: OPTIMIZE/VACUUM [db_name.]table_name ...")
+        return qualified
+
+    def _ctas(self, text: str) -> str:
+        """Athena's CTAS properties -> Trino's; Iceberg tables are created in its catalog."""
+        match = CTAS.match(text)
+        assert match is not None
+        start = match.end()
+        depth, end = 1, start
+        while depth:
+            depth += {"(": 1, ")": -1}.get(text[end], 0)
+            end += 1
+        properties = {}
+        for part in split_top_level(text[start : end - 1]):
+            key, _, value = part.partition("=")
+            properties[key.strip().lower()] = value.strip()
+        iceberg = properties.get("table_type", "'hive'").strip("'").lower() == "iceberg"
+        mapping = ICEBERG_PROPERTIES if iceberg else HIVE_PROPERTIES
+        kept = []
+        for key, value in properties.items():
+            if key in mapping:
+                if key == "format":
+                    value = value.upper()
+                kept.append(f"{mapping[key]} = {value}")
+        name = match[1]
+        if iceberg:
+            parts = [unquote(p) for p in re.findall(NAME, name)]
+            name = ".".join(f'"{p}"' for p in ["iceberg", *parts[-2:]])
+        options = f" with ({', '.join(kept)})" if kept else ""
+        return f"create table {name}{options}{text[end:]}"
+
+    # ------------------------------------------------------------------------ Glue (Hive DDL)
+    def _require_database(self, schema: str) -> None:
+        """Athena runs Hive DDL in the query's database, which must exist."""
+        try:
+            self.glue.get_database(Name=schema.lower())
+        except self.glue.exceptions.EntityNotFoundException as exc:
+            raise AthenaRefuses(f"Database does not exist: {schema}") from exc
+
+    def _create_database(self, name: str, if_not_exists: bool) -> None:
+        try:
+            self.glue.create_database(DatabaseInput={"Name": name})
+        except self.glue.exceptions.AlreadyExistsException:
+            if not if_not_exists:
+                raise AthenaRefuses(f"Database {name} already exists") from None
+
+    def _set_parameters(self, db: str, table: str, parameters: dict[str, str]) -> None:
+        current = self.glue.get_table(DatabaseName=db, Name=table)["Table"]
+        keep = ("Name", "TableType", "StorageDescriptor", "PartitionKeys", "Parameters")
+        table_input = {k: current[k] for k in keep if k in current}
+        table_input["Parameters"] = {**current.get("Parameters", {}), **parameters}
+        self.glue.update_table(DatabaseName=db, TableInput=table_input)
+
+    def _create_external(self, text: str, schema: str, if_not_exists: bool) -> None:
+        """CREATE EXTERNAL TABLE -> the Glue table Athena's DDL engine writes."""
+        flat = " ".join(text.split())
+        match = CREATE_EXTERNAL.match(flat)
+        assert match is not None
+        db, name = split_name(match[2], schema)
+        body_start = match.end()
+        depth, end = 1, body_start
+        while depth:
+            depth += {"(": 1, ")": -1}.get(flat[end], 0)
+            end += 1
+        columns = columns_of(flat[body_start : end - 1])
+        rest = flat[end:]
+        partitions = re.search(r"partitioned by \((.*?)\)(?= row | stored | location )", rest, re.I)
+        location = re.search(r"location '([^']+)'", rest, re.I)
+        if location is None:
+            raise AthenaRefuses(f"external table {db}.{name} has no location")
+        lowered = rest.lower()
+        serde = re.search(r"row format serde '([^']+)'", rest, re.I)
+        serde_parameters = {}
+        if serde_properties := re.search(r"with serdeproperties \((.*?)\)", rest, re.I):
+            serde_parameters = key_values(serde_properties[1])
+        if serde is None:
+            delimiter = re.search(r"fields terminated by '([^']*)'", rest, re.I)
+            field = hive_character(delimiter[1]) if delimiter else "\x01"
+            serde_parameters |= {"field.delim": field, "serialization.format": field}
+            if "lines terminated by" in lowered:
+                serde_parameters["line.delim"] = "\n"
+        parameters = {"EXTERNAL": "TRUE"}
+        if table_properties := re.search(r"tblproperties \((.*?)\)", rest, re.I):
+            parameters |= key_values(table_properties[1])
+        table_input = {
+            "Name": name,
+            "TableType": "EXTERNAL_TABLE",
+            "Parameters": parameters,
+            "PartitionKeys": columns_of(partitions[1]) if partitions else [],
+            "StorageDescriptor": {
+                "Columns": columns,
+                "Location": location[1],
+                "InputFormat": TEXT_INPUT,
+                "OutputFormat": TEXT_OUTPUT,
+                "SerdeInfo": {
+                    "SerializationLibrary": serde[1] if serde else SERDES["text"],
+                    "Parameters": serde_parameters,
+                },
+            },
+        }
+        try:
+            self.glue.create_table(DatabaseName=db, TableInput=table_input)
+        except self.glue.exceptions.AlreadyExistsException:
+            if not if_not_exists:
+                raise AthenaRefuses(f"Table {db}.{name} already exists") from None
