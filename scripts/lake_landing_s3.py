@@ -3,6 +3,8 @@
 Objects (keys relative to the prefix)::
 
     raw/transactions/ingest_date=YYYY-MM-DD/run_id=<run_id>/<file>.csv      the file, byte for byte
+    raw/transactions/ingest_date=YYYY-MM-DD/run_id=<run_id>/<file>.csv.lines.jsonl.gz  line index
+    raw/transactions/ingest_date=YYYY-MM-DD/run_id=<run_id>/<file>.csv.manifest.json  its copy
     raw/transactions/ingest_date=YYYY-MM-DD/run_id=<run_id>/_manifest.json  commit marker (last)
     raw/_index/sha256=<hex>.json       content hash -> run: the idempotency check is one GET
     raw/.lock                          lease lock: run_id order = commit order
@@ -15,8 +17,12 @@ Landing one file (``land_file_s3``):
    so memory stays at about max(threshold, part size) whatever the file size.
 2. Under the lease lock: look the content hash up in the index (landed before: skipped), assign
    the run_id after the latest run, write the data object (one PUT, or a server-side multipart copy
-   of the staging object), check its stored SHA-256 checksum, write the index entry and, last, the
-   manifest. Readers consider a run landed only when its manifest exists.
+   of the staging object), check its stored SHA-256 checksum, write the line index, the index
+   entry, the manifest's copy for Athena and, last, the manifest. Readers consider a run landed
+   only when ``_manifest.json`` exists. Athena (Trino's Hive reader) skips every object whose name
+   starts with ``_`` or ``.``, so its manifest table reads the copy, ``<file>.manifest.json``;
+   the loader registers the run's partitions only after the commit, so Athena never reads the
+   copy of a run that is not landed.
 
 Every object is written with ``If-None-Match: *`` (put_object / complete_multipart_upload), so
 nothing is ever overwritten, and carries the chosen server-side encryption. Credentials come from
@@ -79,6 +85,7 @@ CSV_TYPE = "text/csv"
 JSON_TYPE = "application/json"
 GZIP_TYPE = "application/gzip"
 CONFLICT_RETRIES = 5  # 409 ConditionalRequestConflict: a concurrent conditional write, retry
+MANIFEST_COPY_SUFFIX = ".manifest.json"  # Athena's copy of _manifest.json (module docstring)
 
 _BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -151,6 +158,11 @@ class StagedFile:
 
 
 # ------------------------------------------------------------------------------------ helpers
+def manifest_copy_name(file_name: str) -> str:
+    """Name of the manifest's visible copy, which Athena's manifest table reads."""
+    return file_name + MANIFEST_COPY_SUFFIX
+
+
 def parse_s3_uri(uri: str) -> tuple[str, str]:
     """``s3://BUCKET[/PREFIX]`` -> (bucket, prefix): the prefix is empty or ends with ``/``."""
     if not uri.startswith("s3://"):
@@ -795,8 +807,10 @@ class S3Lake:
             lease.renew()  # still the holder: commit order stays run_id order
             written.append(self._write_index(staged, ingest_date, run_id))
             # One line: Athena's JSON SerDe reads one object per line (raw DDL macro).
-            body = json.dumps(manifest, sort_keys=True, ensure_ascii=False) + "\n"
-            self.objects.put_new(manifest_key, body.encode(), JSON_TYPE, accept_identical=True)
+            body = (json.dumps(manifest, sort_keys=True, ensure_ascii=False) + "\n").encode()
+            copy_key = run_prefix + manifest_copy_name(staged.file_name)
+            written.append((copy_key, self.objects.put_new(copy_key, body, JSON_TYPE)))
+            self.objects.put_new(manifest_key, body, JSON_TYPE, accept_identical=True)
             committed = True
         finally:
             if not committed and written:

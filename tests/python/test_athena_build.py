@@ -30,6 +30,7 @@ MARTS = ("fct_transactions", "quarantine_transactions", "fct_month_end_balances"
 # Build-time audit columns, and the landing moment (S3 and local land at different times).
 AUDIT = {*AUDIT_COLUMNS, "ingested_at", "landed_at", "ingest_date"}
 BUCKET = "lakehouse"
+RAW_DATABASE = "lake_raw"  # the landing source's schema for ATHENA_SCHEMA=lake
 
 
 pytestmark = pytest.mark.xdist_group("trino")
@@ -55,19 +56,19 @@ def athena_env(stand_in: AthenaStandIn, home: Path) -> dict[str, str]:
 
 
 def land_s3(env: dict[str, str], files: list[Path]) -> None:
-    command = [sys.executable, str(LOADER), "--s3-uri", f"s3://{BUCKET}/", *map(str, files)]
+    """Lands as `make prod` does: into S3, registering the runs' partitions in Glue."""
+    command = [sys.executable, str(LOADER), "--s3-uri", f"s3://{BUCKET}/"]
+    command += ["--glue-database", RAW_DATABASE, *map(str, files)]
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
 
 
-def build_athena(stand_in: AthenaStandIn, env: dict[str, str], target: Path) -> None:
+def dbt_athena(stand_in: AthenaStandIn, env: dict[str, str], target: Path, *args: str) -> None:
     stand_in.failures.clear()
-    # as `make prod` builds: the unit tests check the logic and run on DuckDB
-    command = [str(DBT), "build", "--target", "athena", *PRODUCTION_BUILD_FLAGS]
-    command += ["--profiles-dir", str(ROOT / "profiles")]
+    command = [str(DBT), *args, "--target", "athena", "--profiles-dir", str(ROOT / "profiles")]
     command += ["--project-dir", str(ROOT), "--target-path", str(target)]
     command += ["--log-path", str(target / "logs")]
-    result = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout[-6000:] + "\n".join(stand_in.failures)[-4000:]
 
 
@@ -97,11 +98,15 @@ def test_athena_build_equals_duckdb(athena: AthenaStandIn, tmp_path: Path) -> No
     home.mkdir()
     env = athena_env(athena, home)
     local = Lake(tmp_path / "lake")
+    target = tmp_path / "athena-target"
+    # as `make prod` runs: the raw tables first, then the loader registers each run in them
+    dbt_athena(athena, env, target, "run-operation", "create_raw_relations")
     for files in (FIRST, SECOND):
         land_s3(env, files)
         with ThreadPoolExecutor(max_workers=1) as pool:  # the DuckDB build alongside
             local_build = pool.submit(lambda files=files: (local.land(*files), local.build()))
-            build_athena(athena, env, tmp_path / "athena-target")
+            # as `make prod` builds: the unit tests check the logic and run on DuckDB
+            dbt_athena(athena, env, target, "build", *PRODUCTION_BUILD_FLAGS)
             local_build.result()
 
     housekeeping = [q for q in athena.history if re.match(r"\s*(optimize|vacuum)", q.sql, re.I)]

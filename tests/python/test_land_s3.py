@@ -147,6 +147,10 @@ def test_landed_object_is_byte_identical_with_the_local_manifest(
     line_index_key = data_key + ".lines.jsonl.gz"
     assert read_line_index(s3, line_index_key) == list(iter_lines(source))
     assert s3.head(line_index_key)["ServerSideEncryption"] == "AES256"
+    # ... and a visible copy of the manifest (Athena's Hive reader skips names starting with _).
+    manifest_copy_key = data_key + ".manifest.json"
+    assert s3.read(manifest_copy_key) == s3.read(data_key.rsplit("/", 1)[0] + "/_manifest.json")
+    assert s3.head(manifest_copy_key)["ServerSideEncryption"] == "AES256"
     assert set(manifest) == set(local_manifest)
     own = {"run_id", "ingest_date", "landed_at"}
     assert {k: v for k, v in manifest.items() if k not in own} == {
@@ -160,7 +164,9 @@ def test_landed_object_is_byte_identical_with_the_local_manifest(
     assert index["run_id"] == record["run_id"]
     # Nothing else is left behind: no lock, no staging object.
     manifest_key = data_key.rsplit("/", 1)[0] + "/_manifest.json"
-    assert s3.list_keys() == sorted([data_key, line_index_key, manifest_key, index_key(GOOD)])
+    assert s3.list_keys() == sorted(
+        [data_key, line_index_key, manifest_copy_key, manifest_key, index_key(GOOD)]
+    )
 
 
 def test_same_content_twice_is_skipped(s3: S3StandIn, tmp_path: Path) -> None:
