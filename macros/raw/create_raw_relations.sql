@@ -290,7 +290,10 @@
         select
             run_id,
             cast(ingest_date as date) as ingest_date,
-            cast(from_iso8601_timestamp(landed_at) as timestamp(6)) as landed_at,
+            {#- the manifest's microseconds: from_iso8601_timestamp keeps milliseconds -#}
+            cast(
+                from_iso8601_timestamp_nanos(landed_at) at time zone 'UTC' as timestamp(6)
+            ) as landed_at,
             source_path,
             file_name,
             bytes,

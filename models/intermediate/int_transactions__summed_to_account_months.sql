@@ -11,7 +11,7 @@
     unique_key=['account_id', 'currency', 'month_start'],
     on_schema_change='fail',
     table_type='iceberg',
-    post_hook=["{{ iceberg_housekeeping(this) }}"],
+    post_hook=["{{ iceberg_optimize(this) }}", "{{ iceberg_vacuum(this) }}"],
 ) }}
 
 with

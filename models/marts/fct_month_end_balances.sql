@@ -21,7 +21,8 @@
     table_type='iceberg',
     post_hook=[
         "{{ delete_outside_balance_window(this) }}",
-        "{{ iceberg_housekeeping(this) }}",
+        "{{ iceberg_optimize(this) }}",
+        "{{ iceberg_vacuum(this) }}",
     ],
 ) }}
 {%- set window_bounds = balance_window_bounds() -%}

@@ -8,7 +8,7 @@
     on_schema_change='append_new_columns',
     table_type='iceberg',
     partitioned_by=['month(transaction_ts)'],
-    post_hook=["{{ iceberg_housekeeping(this) }}"],
+    post_hook=["{{ iceberg_optimize(this) }}", "{{ iceberg_vacuum(this) }}"],
 ) }}
 
 {%- set optional_columns = transaction_file_columns() | rejectattr('required') | list %}

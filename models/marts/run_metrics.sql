@@ -6,6 +6,7 @@
     incremental_strategy='append',
     on_schema_change='append_new_columns',
     table_type='iceberg',
+    post_hook=["{{ iceberg_optimize(this) }}", "{{ iceberg_vacuum(this) }}"],
 ) }}
 
 with

@@ -19,7 +19,9 @@ Trino. Those are translated here, each by one rule of ``translate()`` (the READM
   out.
 * ``OPTIMIZE t REWRITE DATA USING BIN_PACK`` becomes ``ALTER TABLE t EXECUTE optimize``;
   ``VACUUM t`` becomes ``expire_snapshots`` and ``remove_orphan_files`` (Athena's default
-  retention, 5 days).
+  retention, 5 days). As Athena does on a table with much to do, the first OPTIMIZE and the first
+  VACUUM of each table answer ``ICEBERG_..._MORE_RUNS_NEEDED`` (after doing the work): the
+  caller must run them again.
 * Result type names are Athena's (``varchar``, ``decimal``, ``timestamp`` ... without
   parameters).
 
@@ -216,6 +218,7 @@ class AthenaStandIn:
         self.failures: list[str] = []
         self.history: list[Query] = []  # every statement, for diagnosis
         self.lock = threading.Lock()
+        self.housekept: set[tuple[str, tuple[str, str]]] = set()
         self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="athena-query")
         self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
         self.endpoint = f"http://127.0.0.1:{self.server.server_port}"
@@ -414,8 +417,12 @@ class AthenaStandIn:
             return [lambda: self._set_parameters(db, table, key_values(match[2]))]
         if match := OPTIMIZE.match(flat):
             query.statement_type = "UTILITY"
+            table = self._athena_table(match[1])
             where = f" {match[2]}" if match[2] else ""
-            return [f"alter table {self._athena_table(match[1])} execute optimize{where}"]
+            return [
+                f"alter table {table} execute optimize{where}",
+                lambda: self._more_runs_needed("optimize", split_name(table, schema)),
+            ]
         if match := VACUUM.match(flat):
             query.statement_type = "UTILITY"
             table = self._athena_table(match[1])
@@ -423,12 +430,25 @@ class AthenaStandIn:
             return [
                 f"alter table {table} execute expire_snapshots({retention})",
                 f"alter table {table} execute remove_orphan_files({retention})",
+                lambda: self._more_runs_needed("vacuum", split_name(table, schema)),
             ]
         if HIVE_DDL.match(flat):
             return [re.sub(r"`([^`]+)`", r'"\1"', text)]
         if CTAS.match(flat):
             return [self._ctas(text)]
         return [text]
+
+    def _more_runs_needed(self, operation: str, table: tuple[str, str]) -> None:
+        """Athena's OPTIMIZE and VACUUM do a bounded amount of work per query and answer
+        ICEBERG_<OP>_MORE_RUNS_NEEDED when there is more; the caller runs them again. Here the
+        first one of each table in a stand-in's life answers so (after doing all the work)."""
+        with self.lock:
+            first = (operation, table) not in self.housekept
+            self.housekept.add((operation, table))
+        if first:
+            raise AthenaRefuses(
+                f"ICEBERG_{operation.upper()}_MORE_RUNS_NEEDED: {operation} needs more runs"
+            )
 
     @staticmethod
     def _athena_table(qualified: str) -> str:

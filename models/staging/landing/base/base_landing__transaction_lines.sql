@@ -11,7 +11,7 @@
     on_schema_change='append_new_columns',
     table_type='iceberg',
     partitioned_by=['ingest_date'],
-    post_hook=["{{ iceberg_housekeeping(this) }}"],
+    post_hook=["{{ iceberg_optimize(this) }}", "{{ iceberg_vacuum(this) }}"],
 ) }}
 
 with
