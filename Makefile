@@ -22,7 +22,7 @@ WAREHOUSE_WAIT ?= 0
 LOCKED := $(BIN)/python scripts/warehouse_lock.py --lake-root $(LAKE_ROOT) --wait $(WAREHOUSE_WAIT) --
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help install lock demo docs browser trino test test-slow test-athena bench lint pytest clean prod
+.PHONY: help install lock demo docs browser trino test test-slow test-athena bench bench-athena lint pytest clean prod
 
 help:
 	@echo "make demo   - sample data -> lake -> dbt build on DuckDB ($(LAKE_ROOT)/warehouse.duckdb)"
@@ -153,6 +153,12 @@ ROWS ?= 1000000
 bench: install
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
 	$(BIN)/python scripts/bench.py --rows $(ROWS) --json bench/results_$(ROWS).json
+
+# Bytes the Athena target reads per model (Athena bills bytes scanned), full and +1 % builds, on
+# the local production engine (Trino); figures in docs/benchmarks.md.
+bench-athena: install trino
+	PYTHONPATH=scripts:tests/python $(BIN)/python tests/python/bench_athena_bytes.py --rows $(ROWS) \
+	  --json bench/athena_bytes_$(ROWS).json
 
 # The Athena target proven offline (also part of `make test` through pytest).
 test-athena: install
