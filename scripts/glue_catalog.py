@@ -3,9 +3,11 @@
 The raw layer's external tables are defined in one place, the DDL macro
 ``macros/raw/create_raw_relations.sql``; this module does not know their names. It lists the
 tables of the raw Glue database, keeps every external table whose location is the raw prefix
-(``s3://BUCKET/PREFIX/raw/transactions/``) and adds to each the partition of the run:
+(``s3://BUCKET/PREFIX/raw/transactions/``) or a folder beside it (Athena's line index and
+manifest copies, scripts/lake_landing_s3.py) and adds to each the partition of the run:
 values (ingest_date, run_id) by position (the manifest table names its second key ``run_key``),
-the table's storage descriptor, Location = the run's prefix. A partition that exists already is
+the table's storage descriptor, Location = the run's prefix under the table's location (the
+same ``ingest_date=/run_id=`` layout in every folder). A partition that exists already is
 fine, so registering again (a rerun, a skipped re-delivery) repairs what a failure left out.
 New runs are thus queryable on Athena without MSCK REPAIR or a crawler.
 """
@@ -48,6 +50,10 @@ class RawTable:
     name: str
     descriptor: dict[str, Any]
 
+    @property
+    def location(self) -> str:
+        return _folder(str(self.descriptor["Location"]))
+
 
 def new_glue_client() -> Any:
     """A Glue client from the standard AWS chain (``AWS_ENDPOINT_URL`` honoured by boto3)."""
@@ -63,8 +69,12 @@ def run_of_data_path(data_uri: str) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
-def _same_location(a: str, b: str) -> bool:
-    return a.rstrip("/") == b.rstrip("/")
+def _folder(location: str) -> str:
+    return location.rstrip("/") + "/"
+
+
+def _parent(location: str) -> str:
+    return _folder(location).rstrip("/").rsplit("/", 1)[0] + "/"
 
 
 class GluePartitions:
@@ -76,14 +86,18 @@ class GluePartitions:
         self.client = client or new_glue_client()
 
     def raw_tables(self) -> list[RawTable]:
-        """Every external table of the database whose location is the raw prefix."""
+        """Every external table of the database whose location is the raw prefix or a folder
+        beside it."""
         found: list[RawTable] = []
         paginator = self.client.get_paginator("get_tables")
         for page in paginator.paginate(DatabaseName=self.database):
             for table in page.get("TableList", []):
                 descriptor = table.get("StorageDescriptor") or {}
-                if table.get("TableType") == "VIRTUAL_VIEW" or not _same_location(
-                    str(descriptor.get("Location", "")), self.raw_location
+                location = str(descriptor.get("Location", ""))
+                if (
+                    table.get("TableType") == "VIRTUAL_VIEW"
+                    or not location
+                    or _parent(location) != _parent(self.raw_location)
                 ):
                     continue
                 keys = [key["Name"] for key in table.get("PartitionKeys", [])]
@@ -101,7 +115,6 @@ class GluePartitions:
         Raises ``CatalogError`` naming the run when a table is missing or Glue refuses.
         """
         run = f"ingest_date={ingest_date}/run_id={run_id}"
-        location = f"{self.raw_location}{run}/"
         try:
             tables = self.raw_tables()
             if not tables:
@@ -112,7 +125,7 @@ class GluePartitions:
                 )
             for table in tables:
                 descriptor = {k: v for k, v in table.descriptor.items() if k in _DESCRIPTOR_FIELDS}
-                descriptor["Location"] = location
+                descriptor["Location"] = f"{table.location}{run}/"
                 response = self.client.batch_create_partition(
                     DatabaseName=self.database,
                     TableName=table.name,

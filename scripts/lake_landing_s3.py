@@ -3,12 +3,19 @@
 Objects (keys relative to the prefix)::
 
     raw/transactions/ingest_date=YYYY-MM-DD/run_id=<run_id>/<file>.csv      the file, byte for byte
-    raw/transactions/ingest_date=YYYY-MM-DD/run_id=<run_id>/<file>.csv.lines.jsonl.gz  line index
-    raw/transactions/ingest_date=YYYY-MM-DD/run_id=<run_id>/<file>.csv.manifest.json  its copy
     raw/transactions/ingest_date=YYYY-MM-DD/run_id=<run_id>/_manifest.json  commit marker (last)
+    raw/transaction_line_index/ingest_date=…/run_id=…/<file>.csv.lines.jsonl.gz   for Athena
+    raw/transaction_manifests/ingest_date=…/run_id=…/<file>.csv.manifest.json    for Athena
     raw/_index/sha256=<hex>.json       content hash -> run: the idempotency check is one GET
     raw/.lock                          lease lock: run_id order = commit order
     raw/.incoming/<token>/<file>.csv   staging copy of a large file, deleted once landed
+
+Athena reads every object under a table's location, and Trino's Hive reader (Athena's engine)
+skips objects whose name starts with ``_`` or ``.``. So what each raw table reads lives under a
+folder of its own beside ``raw/transactions/``, partitioned like it: the line index (Athena cannot
+number a text file's lines) and a visible copy of the manifest. The DDL macro
+(macros/raw/create_raw_relations.sql) puts the tables there; the loader registers each run's
+partition in every one of them after the commit, so Athena never reads a run that is not landed.
 
 Landing one file (``land_file_s3``):
 
@@ -19,10 +26,7 @@ Landing one file (``land_file_s3``):
    the run_id after the latest run, write the data object (one PUT, or a server-side multipart copy
    of the staging object), check its stored SHA-256 checksum, write the line index, the index
    entry, the manifest's copy for Athena and, last, the manifest. Readers consider a run landed
-   only when ``_manifest.json`` exists. Athena (Trino's Hive reader) skips every object whose name
-   starts with ``_`` or ``.``, so its manifest table reads the copy, ``<file>.manifest.json``;
-   the loader registers the run's partitions only after the commit, so Athena never reads the
-   copy of a run that is not landed.
+   only when ``_manifest.json`` exists.
 
 Every object is written with ``If-None-Match: *`` (put_object / complete_multipart_upload), so
 nothing is ever overwritten, and carries the chosen server-side encryption. Credentials come from
@@ -86,6 +90,9 @@ JSON_TYPE = "application/json"
 GZIP_TYPE = "application/gzip"
 CONFLICT_RETRIES = 5  # 409 ConditionalRequestConflict: a concurrent conditional write, retry
 MANIFEST_COPY_SUFFIX = ".manifest.json"  # Athena's copy of _manifest.json (module docstring)
+# The folders beside raw/transactions/ of what Athena reads instead of the run's own objects.
+LINE_INDEX_FOLDER = "transaction_line_index"
+MANIFEST_COPY_FOLDER = "transaction_manifests"
 
 _BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -656,7 +663,8 @@ class S3Lake:
         self.options = options or S3Options()
         self.objects = S3Objects(client or new_s3_client(), bucket, self.options)
         self.prefix = prefix
-        self.transactions_prefix = f"{prefix}raw/transactions/"
+        self.raw_prefix = f"{prefix}raw/"
+        self.transactions_prefix = f"{self.raw_prefix}transactions/"
         self.progress_stream = progress_stream  # None: sys.stderr at the time of use
 
     @classmethod
@@ -667,8 +675,12 @@ class S3Lake:
     def _progress(self, label: str, total: int) -> Progress:
         return Progress(label, total, self.progress_stream or sys.stderr)
 
-    def run_prefix(self, ingest_date: str, run_id: str) -> str:
-        return f"{self.transactions_prefix}ingest_date={ingest_date}/run_id={run_id}/"
+    def run_prefix(self, ingest_date: str, run_id: str, folder: str = "transactions") -> str:
+        """The run's prefix in raw/transactions/ or in one of Athena's folders beside it."""
+        return f"{self.raw_prefix}{folder}/ingest_date={ingest_date}/run_id={run_id}/"
+
+    def line_index_key(self, ingest_date: str, run_id: str, file_name: str) -> str:
+        return self.run_prefix(ingest_date, run_id, LINE_INDEX_FOLDER) + index_name(file_name)
 
     def index_key(self, sha256: str) -> str:
         return f"{self.prefix}raw/_index/sha256={sha256}.json"
@@ -803,12 +815,14 @@ class S3Lake:
                 written.append((data_key, self.objects.copy_parts(staged, data_key, on_part)))
                 progress.finish()
             self.objects.verify(data_key, staged.expected_checksum, staged.profile.size)
-            written.append(self._write_line_index(staged, run_prefix, lease.renew_if_due))
+            index_key = self.line_index_key(ingest_date, run_id, staged.file_name)
+            written.append(self._write_line_index(staged, index_key, lease.renew_if_due))
             lease.renew()  # still the holder: commit order stays run_id order
             written.append(self._write_index(staged, ingest_date, run_id))
             # One line: Athena's JSON SerDe reads one object per line (raw DDL macro).
             body = (json.dumps(manifest, sort_keys=True, ensure_ascii=False) + "\n").encode()
-            copy_key = run_prefix + manifest_copy_name(staged.file_name)
+            copy_prefix = self.run_prefix(ingest_date, run_id, MANIFEST_COPY_FOLDER)
+            copy_key = copy_prefix + manifest_copy_name(staged.file_name)
             written.append((copy_key, self.objects.put_new(copy_key, body, JSON_TYPE)))
             self.objects.put_new(manifest_key, body, JSON_TYPE, accept_identical=True)
             committed = True
@@ -818,12 +832,11 @@ class S3Lake:
         return self.objects.uri(data_key)
 
     def _write_line_index(
-        self, staged: StagedFile, run_prefix: str, renew: Callable[[], None]
+        self, staged: StagedFile, key: str, renew: Callable[[], None]
     ) -> tuple[str, str]:
-        """Write ``<file>.lines.jsonl.gz`` (see ``line_index``) beside the data object, derived
-        from the bytes just landed; spooled to a temporary file, so memory stays constant.
-        ``renew`` is called per chunk read (the lock's lease outlives a large file's index)."""
-        key = run_prefix + index_name(staged.file_name)
+        """Write ``<file>.lines.jsonl.gz`` (see ``line_index``) at ``key``, derived from the
+        bytes just landed; spooled to a temporary file, so memory stays constant. ``renew`` is
+        called per chunk read (the lock's lease outlives a large file's index)."""
         if staged.body is not None:
             source: Any = io.BytesIO(staged.body)
         else:
@@ -917,7 +930,10 @@ def land_file_s3(source: Path | str, lake: S3Lake) -> dict[str, Any]:
                 manifest = build_manifest(
                     source, staged.file_name, staged.profile, ingest_date, run_id, landed_at
                 )
-                manifest["line_index"] = index_name(staged.file_name)
+                # the line index, relative to the lake's raw/ folder
+                manifest["line_index"] = lake.line_index_key(
+                    ingest_date, run_id, staged.file_name
+                ).removeprefix(lake.raw_prefix)
                 try:
                     location = lake.commit(staged, ingest_date, run_id, manifest, lease)
                 except AlreadyLanded as lost:

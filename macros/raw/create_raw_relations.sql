@@ -163,10 +163,12 @@
 {#- Athena: external tables over the raw S3 prefix, and views that give them the same shape as on
     DuckDB. Partitions (ingest_date, run_id) are registered by the S3 loader through the Glue API
     when it commits a run, so no MSCK REPAIR or crawler is needed. A Hive text table exposes no
-    line position, so the lines come from the line index the S3 loader writes beside each file
-    (<file>.lines.jsonl.gz, scripts/line_index.py): the same rows as DuckDB's transaction_lines,
-    line numbers included. Every table reads every object of a run; each view keeps its own
-    objects by "$path". transaction_files (the raw text) and transactions_csv (the CSV parsed by
+    line position, so the lines come from the line index the S3 loader writes for each file
+    (<file>.lines.jsonl.gz under transaction_line_index/, scripts/line_index.py): the same rows as
+    DuckDB's transaction_lines, line numbers included. The manifests come from the loader's
+    visible copies under transaction_manifests/ (Athena's Hive reader skips _manifest.json).
+    Each table reads only its own folder, so a build reads no CSV byte for the manifests and the
+    line index. transaction_files (the raw text) and transactions_csv (the CSV parsed by
     OpenCSVSerDe) are for audit queries only. -#}
 {% macro athena__create_raw_relations() %}
     {%- if execute -%}
@@ -189,6 +191,12 @@
     {#- Athena runs Hive DDL (here, and dbt-athena's ALTER TABLE ... ADD COLUMNS) in the
         profile's base schema, which must exist (dbt-athena issue 751); dbt creates only the
         schemas it writes models to. -#}
+    {#- what Athena reads instead of the runs' own objects lives in folders beside the raw files,
+        partitioned like them (scripts/lake_landing_s3.py): Athena reads every object under a
+        table's location -#}
+    {%- set raw_root = location.rstrip('/').rsplit('/', 1)[0] ~ '/' -%}
+    {%- set line_index_location = raw_root ~ 'transaction_line_index/' -%}
+    {%- set manifest_location = raw_root ~ 'transaction_manifests/' -%}
     {%- set statements = [] -%}
     {%- for database in [target.schema, schema] -%}
         {%- set statement -%}
@@ -226,7 +234,7 @@
         partitioned by (ingest_date string, run_key string)
         row format serde 'org.openx.data.jsonserde.JsonSerDe'
         with serdeproperties ('ignore.malformed.json' = 'true')
-        location '{{ location }}'
+        location '{{ manifest_location }}'
     {%- endset -%}
     {%- do statements.append(statement) -%}
     {%- set statement -%}
@@ -238,7 +246,7 @@
         partitioned by (ingest_date string, run_id string)
         row format serde 'org.openx.data.jsonserde.JsonSerDe'
         with serdeproperties ('ignore.malformed.json' = 'true')
-        location '{{ location }}'
+        location '{{ line_index_location }}'
     {%- endset -%}
     {%- do statements.append(statement) -%}
     {%- set statement -%}

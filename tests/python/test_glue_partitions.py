@@ -33,6 +33,11 @@ def raw_uri(s3: S3StandIn) -> str:
     return f"s3://{s3.bucket}/lake/raw/transactions/"
 
 
+def sidecar_uri(s3: S3StandIn, folder: str) -> str:
+    """A folder beside raw/transactions/ (Athena's line index and manifest copies)."""
+    return f"s3://{s3.bucket}/lake/raw/{folder}/"
+
+
 def glue(s3: S3StandIn) -> Any:
     return boto3.session.Session().client("glue")
 
@@ -64,8 +69,9 @@ def create_tables(s3: S3StandIn) -> None:
     lazy = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
     table("transaction_files", "run_id", lazy, raw_uri(s3))
     table("transaction_manifest_files", "run_key", "org.openx.data.jsonserde.JsonSerDe",
-          raw_uri(s3).rstrip("/"))  # fmt: skip
+          sidecar_uri(s3, "transaction_manifests").rstrip("/"))  # fmt: skip
     table("elsewhere", "run_id", lazy, f"s3://{s3.bucket}/other/")
+    table("nested", "run_id", lazy, f"{raw_uri(s3)}nested/")
     client.create_table(
         DatabaseName=DATABASE,
         TableInput={"Name": "transaction_lines", "TableType": "VIRTUAL_VIEW"},
@@ -90,9 +96,13 @@ def write(path: Path, content: bytes) -> Path:
     return path
 
 
-def expected(s3: S3StandIn, record: dict[str, Any]) -> tuple[list[str], str]:
+def expected(
+    s3: S3StandIn, record: dict[str, Any], folder: str = "transactions"
+) -> tuple[list[str], str]:
+    """The run's partition: values and location under the table's own folder."""
     ingest_date, run_id = glue_catalog.run_of_data_path(record["path"])
-    return [ingest_date, run_id], f"{raw_uri(s3)}ingest_date={ingest_date}/run_id={run_id}/"
+    location = f"{sidecar_uri(s3, folder)}ingest_date={ingest_date}/run_id={run_id}/"
+    return [ingest_date, run_id], location
 
 
 def test_landed_runs_are_registered_in_every_raw_table_idempotently(
@@ -106,8 +116,14 @@ def test_landed_runs_are_registered_in_every_raw_table_idempotently(
 
     want = sorted(expected(s3, r) for r in records)
     assert partitions(s3, "transaction_files") == want
-    assert partitions(s3, "transaction_manifest_files") == want
+    # a table over a folder beside the raw files gets the run's prefix in that folder, where
+    # the loader wrote what that table reads
+    copies = sorted(expected(s3, r, "transaction_manifests") for r in records)
+    assert partitions(s3, "transaction_manifest_files") == copies
+    for _, location in copies:
+        assert s3.list_keys(location.removeprefix(f"s3://{s3.bucket}/"))
     assert partitions(s3, "elsewhere") == []
+    assert partitions(s3, "nested") == []
     stored = glue(s3).get_partitions(DatabaseName=DATABASE, TableName="transaction_manifest_files")
     serde = stored["Partitions"][0]["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"]
     assert serde == "org.openx.data.jsonserde.JsonSerDe"  # the table's own descriptor
@@ -137,7 +153,9 @@ def test_a_glue_failure_is_reported_and_a_rerun_repairs_it(s3: S3StandIn, tmp_pa
     assert repaired.returncode == 0, repaired.stderr
     assert json.loads(repaired.stdout)["status"] == "skipped"
     assert partitions(s3, "transaction_files") == [expected(s3, record)]
-    assert partitions(s3, "transaction_manifest_files") == [expected(s3, record)]
+    assert partitions(s3, "transaction_manifest_files") == [
+        expected(s3, record, "transaction_manifests")
+    ]
 
 
 def test_without_a_glue_database_nothing_is_registered(s3: S3StandIn, tmp_path: Path) -> None:

@@ -83,6 +83,12 @@ def manifest_keys(stand_in: S3StandIn) -> list[str]:
     return [k for k in stand_in.list_keys(RAW) if k.endswith("/_manifest.json")]
 
 
+def sidecar_key(data_key: str, folder: str, suffix: str) -> str:
+    """The key of what the loader writes for Athena about a landed file: the same run path in a
+    folder beside raw/transactions/."""
+    return data_key.replace("/raw/transactions/", f"/raw/{folder}/", 1) + suffix
+
+
 def manifest_for(stand_in: S3StandIn, data_key: str) -> dict[str, Any]:
     return json.loads(stand_in.read(data_key.rsplit("/", 1)[0] + "/_manifest.json"))
 
@@ -143,12 +149,12 @@ def test_landed_object_is_byte_identical_with_the_local_manifest(
         (Path(local["path"]).parent / "_manifest.json").read_text(encoding="utf-8")
     )
     # The S3 run also holds the line index (Athena cannot number a text file's lines).
-    assert manifest.pop("line_index") == "Jan_2024.csv.lines.jsonl.gz"
-    line_index_key = data_key + ".lines.jsonl.gz"
+    line_index_key = sidecar_key(data_key, "transaction_line_index", ".lines.jsonl.gz")
+    assert manifest.pop("line_index") == line_index_key.split("/raw/", 1)[1]
     assert read_line_index(s3, line_index_key) == list(iter_lines(source))
     assert s3.head(line_index_key)["ServerSideEncryption"] == "AES256"
     # ... and a visible copy of the manifest (Athena's Hive reader skips names starting with _).
-    manifest_copy_key = data_key + ".manifest.json"
+    manifest_copy_key = sidecar_key(data_key, "transaction_manifests", ".manifest.json")
     assert s3.read(manifest_copy_key) == s3.read(data_key.rsplit("/", 1)[0] + "/_manifest.json")
     assert s3.head(manifest_copy_key)["ServerSideEncryption"] == "AES256"
     assert set(manifest) == set(local_manifest)
@@ -229,7 +235,7 @@ def test_multipart_file_lands_intact_encrypted_and_checksummed(
     assert manifest["bytes"] == len(content)
     assert manifest["sha256"] == hashlib.sha256(content).hexdigest()
     assert manifest["line_count"] == content.count(b"\n")
-    lines = read_line_index(s3, data_key + ".lines.jsonl.gz")
+    lines = read_line_index(s3, sidecar_key(data_key, "transaction_line_index", ".lines.jsonl.gz"))
     assert lines == list(iter_lines(source))
     assert len(lines) == manifest["line_count"]
     assert s3.list_keys(f"{PREFIX}raw/.incoming/") == []
@@ -584,7 +590,7 @@ def test_checksum_comparison() -> None:
 def test_line_index_above_the_threshold_is_uploaded_in_parts(s3: S3StandIn, tmp_path: Path) -> None:
     source = write(tmp_path / "a.csv", GOOD + b"T-9,ACC9,1.00,EUR,2024-01-01T00:00:00Z\r\n")
     record = s3l.land_file_s3(source, new_lake(s3, multipart_threshold=1))
-    key = key_of(s3, record["path"]) + ".lines.jsonl.gz"
+    key = sidecar_key(key_of(s3, record["path"]), "transaction_line_index", ".lines.jsonl.gz")
     assert read_line_index(s3, key) == list(iter_lines(source))
     head = s3.head(key)
     assert head["ETag"].endswith('-1"') and head["ServerSideEncryption"] == "AES256"
