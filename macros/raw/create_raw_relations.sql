@@ -188,15 +188,15 @@
     {%- if not modules.re.match('^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9._=/-]*)?$', location) -%}
         {{ exceptions.raise_compiler_error('raw_s3_uri must be an s3:// prefix, got: ' ~ location) }}
     {%- endif -%}
-    {#- Athena runs Hive DDL (here, and dbt-athena's ALTER TABLE ... ADD COLUMNS) in the
-        profile's base schema, which must exist (dbt-athena issue 751); dbt creates only the
-        schemas it writes models to. -#}
     {#- what Athena reads instead of the runs' own objects lives in folders beside the raw files,
         partitioned like them (scripts/lake_landing_s3.py): Athena reads every object under a
         table's location -#}
     {%- set raw_root = location.rstrip('/').rsplit('/', 1)[0] ~ '/' -%}
     {%- set line_index_location = raw_root ~ 'transaction_line_index/' -%}
     {%- set manifest_location = raw_root ~ 'transaction_manifests/' -%}
+    {#- Athena runs Hive DDL (here, and dbt-athena's ALTER TABLE ... ADD COLUMNS) in the
+        profile's base schema, which must exist (dbt-athena issue 751); dbt creates only the
+        schemas it writes models to. -#}
     {%- set statements = [] -%}
     {%- for database in [target.schema, schema] -%}
         {%- set statement -%}
@@ -265,19 +265,24 @@
     {%- set statement -%}
         create or replace view {{ schema }}.transaction_lines as
         select
-            run_id,
-            cast(ingest_date as date) as ingest_date,
+            lines.run_id,
+            cast(lines.ingest_date as date) as ingest_date,
             regexp_replace(
-                element_at(split("$path", '/'), -1), '[.]lines[.]jsonl[.]gz$', ''
+                element_at(split(lines."$path", '/'), -1), '[.]lines[.]jsonl[.]gz$', ''
             ) as source_file,
-            line_number,
-            line_text,
-            is_readable,
-            -- every file takes staging's quoted-span search here (same result; Trino
-            -- distributes the window, and this view needs no join to the manifests)
-            true as may_span_lines
-        from {{ schema }}.transaction_line_index
-        where "$path" like '%.lines.jsonl.gz'
+            lines.line_number,
+            lines.line_text,
+            lines.is_readable,
+            -- as on DuckDB: a file without a line holding an odd number of double quotes cannot
+            -- hold a multi-line record, and staging skips the quoted-span search for it (the
+            -- loader's manifest says; an older manifest: assume it can)
+            coalesce(manifests.odd_quote_lines, 1) > 0 as may_span_lines
+        from {{ schema }}.transaction_line_index as lines
+        left join {{ schema }}.transaction_manifest_files as manifests
+            on
+                lines.run_id = manifests.run_key
+                and manifests."$path" like '%.csv.manifest.json'
+        where lines."$path" like '%.lines.jsonl.gz'
     {%- endset -%}
     {%- do statements.append(statement) -%}
     {%- set statement -%}

@@ -14,11 +14,14 @@ import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import lake_landing
+import lake_landing_s3
+import land_csv
 import pytest
 from athena_stand_in import AthenaStandIn
 from contract import load_contract
@@ -32,13 +35,17 @@ MARTS = ("fct_transactions", "quarantine_transactions", "fct_month_end_balances"
 # Build-time audit columns, and the landing moment (S3 and local land at different times).
 AUDIT = {*AUDIT_COLUMNS, "ingested_at", "landed_at", "ingest_date"}
 BUCKET = "lakehouse"
-RAW_DATABASE = "lake_raw"  # the landing source's schema for ATHENA_SCHEMA=lake
 
 
 pytestmark = pytest.mark.xdist_group("trino")
 
 
-def athena_env(stand_in: AthenaStandIn, home: Path) -> dict[str, str]:
+def lake_prefix(schema: str) -> str:
+    """The lake's prefix in the bucket: the first test's at the root, others beside it."""
+    return "" if schema == "lake" else f"{schema}/"
+
+
+def athena_env(stand_in: AthenaStandIn, home: Path, schema: str = "lake") -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
@@ -50,19 +57,23 @@ def athena_env(stand_in: AthenaStandIn, home: Path) -> dict[str, str]:
         "AWS_CONFIG_FILE": str(home / "config"),
         "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
         "ATHENA_S3_STAGING_DIR": "s3://athena-results/",
-        "ATHENA_S3_DATA_DIR": f"s3://{BUCKET}/warehouse/",
-        "ATHENA_SCHEMA": "lake",
-        "RAW_S3_URI": f"s3://{BUCKET}/raw/transactions/",
+        "ATHENA_S3_DATA_DIR": f"s3://{BUCKET}/{schema}-warehouse/",
+        "ATHENA_SCHEMA": schema,
+        "RAW_S3_URI": f"s3://{BUCKET}/{lake_prefix(schema)}raw/transactions/",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
 
 
 def land_s3(env: dict[str, str], files: list[Path]) -> None:
     """Lands as `make prod` does: into S3, registering the runs' partitions in Glue."""
-    command = [sys.executable, str(LOADER), "--s3-uri", f"s3://{BUCKET}/"]
-    command += ["--glue-database", RAW_DATABASE, *map(str, files)]
+    command = [sys.executable, str(LOADER), *land_s3_args(env), *map(str, files)]
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+def land_s3_args(env: dict[str, str]) -> list[str]:
+    schema = env["ATHENA_SCHEMA"]
+    return ["--s3-uri", f"s3://{BUCKET}/{lake_prefix(schema)}", "--glue-database", f"{schema}_raw"]
 
 
 def dbt_athena(stand_in: AthenaStandIn, env: dict[str, str], target: Path, *args: str) -> None:
@@ -93,7 +104,7 @@ def normalized(rows: list[tuple[Any, ...]], names: list[str], runs: dict[str, st
 
 def manifest_of(stand_in: AthenaStandIn, run_id: str) -> dict[str, Any]:
     """The loader's _manifest.json of a run, read from S3."""
-    pages = stand_in.s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix="raw/")
+    pages = stand_in.s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
     [key] = [
         obj["Key"]
         for page in pages
@@ -105,6 +116,23 @@ def manifest_of(stand_in: AthenaStandIn, run_id: str) -> dict[str, Any]:
 
 def athena_table(stand_in: AthenaStandIn, schema: str, name: str) -> tuple[list[str], list]:
     return stand_in.query(f'select * from awsdatacatalog."{schema}"."{name}"')
+
+
+def assert_marts_equal(athena: AthenaStandIn, schema: str, local: Lake) -> None:
+    """Every mart of the Athena build equals the DuckDB build's, row for row (audit and landing
+    columns aside, runs matched by file name)."""
+    runs = "select run_id, file_name from {}.transaction_manifests"
+    s3_runs = dict(athena.query(runs.format(f"{schema}_raw"))[1])
+    local_runs = dict(local.query(runs.format("main_raw")))
+    for mart in (*MARTS, "run_metrics"):
+        names, rows = athena_table(athena, f"{schema}_marts", mart)
+        local_names = [
+            r[0] for r in local.query(f"select column_name from (describe main_marts.{mart})")
+        ]
+        assert names == local_names, mart
+        expected = local.query(f"select * from main_marts.{mart}")
+        assert rows, f"{mart} is empty on the stand-in"
+        assert normalized(rows, names, s3_runs) == normalized(expected, names, local_runs), mart
 
 
 def test_athena_build_equals_duckdb(athena: AthenaStandIn, tmp_path: Path) -> None:
@@ -144,7 +172,7 @@ def test_athena_build_equals_duckdb(athena: AthenaStandIn, tmp_path: Path) -> No
         manifest = manifest_of(athena, run_id)
         assert landed_at == datetime.fromisoformat(manifest["landed_at"]).replace(tzinfo=None)
     # The raw layer: Athena's lines (from the loader's line index) are DuckDB's, file by file.
-    names = ["run_id", "source_file", "line_number", "line_text", "is_readable"]
+    names = ["run_id", "source_file", "line_number", "line_text", "is_readable", "may_span_lines"]
     lines = f"select {', '.join(names)} from"
     _, athena_lines = athena.query(f"{lines} awsdatacatalog.lake_raw.transaction_lines")
     local_lines = local.query(f"{lines} main_raw.transaction_lines")
@@ -158,15 +186,7 @@ def test_athena_build_equals_duckdb(athena: AthenaStandIn, tmp_path: Path) -> No
     )
     with open(BATCHES[0], newline="", encoding="utf-8") as batch:
         assert sorted(audit) == sorted(tuple(row) for row in list(csv.reader(batch))[1:])
-    for mart in MARTS:
-        names, rows = athena_table(athena, "lake_marts", mart)
-        local_names = [
-            r[0] for r in local.query(f"select column_name from (describe main_marts.{mart})")
-        ]
-        assert names == local_names, mart
-        expected = local.query(f"select * from main_marts.{mart}")
-        assert rows, f"{mart} is empty on the stand-in"
-        assert normalized(rows, names, s3_runs) == normalized(expected, names, local_runs), mart
+    assert_marts_equal(athena, "lake", local)
 
 
 def test_stand_in_translates_only_athena_statements(athena: AthenaStandIn) -> None:
@@ -227,3 +247,55 @@ def test_stand_in_processes_share_botocore_models(athena: AthenaStandIn) -> None
         check=False,
     )
     assert result.stdout.split() == ["True", "True", "True"], result.stderr
+
+
+def test_writes_of_more_than_100_partitions(
+    athena: AthenaStandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first build over more than 100 landing days (partitions of the ingest_date tables) and
+    more than 100 transaction months (fct_transactions): Trino, like Athena, opens at most 100
+    partition writers per write, and dbt-athena's batching takes over; the marts equal DuckDB's.
+    The loader's clock is the only thing changed: each file lands on a day of its own."""
+    days, months = 102, 120
+    files = []
+    for day in range(days):
+        rows = []
+        for k in range(2):
+            n = 2 * day + k
+            month = datetime(2010 + (n % months) // 12, 1 + (n % months) % 12, 15, 9, 30)
+            rows.append(f"T{n:05d},ACC{n % 7:03d},{n}.25,EUR,{month:%Y-%m-%dT%H:%M:%S}Z")
+        if day == 0:
+            rows.append("T99999,ACC001,1.00,XYZ,2010-01-15T09:30:00Z")  # quarantined
+        path = tmp_path / "in" / f"day_{day:03d}.csv"
+        path.parent.mkdir(exist_ok=True)
+        header = BATCHES[0].read_text(encoding="utf-8").splitlines()[0]  # the contract's header
+        path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+        files.append(path)
+    home = tmp_path / "aws-home"
+    home.mkdir()
+    env = athena_env(athena, home, schema="wide")
+    target = tmp_path / "athena-target"
+    dbt_athena(athena, env, target, "run-operation", "create_raw_relations")
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", *CLEARED_ENV):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        if name.startswith(("AWS_", "RAW_")):
+            monkeypatch.setenv(name, value)
+    local = Lake(tmp_path / "lake")
+    start = datetime(2024, 1, 1, 12, tzinfo=UTC)
+    for lake_args in (land_s3_args(env), ["--lake-root", str(local.root)]):
+        moments = iter([start + timedelta(days=day) for day in range(days)])
+        for module in (lake_landing, lake_landing_s3):
+            monkeypatch.setattr(module, "_landing_moment", lambda _, m=moments: next(m))
+        assert land_csv.main([*lake_args, *map(str, files)]) == 0
+    local.build()
+    dbt_athena(athena, env, target, "build", *PRODUCTION_BUILD_FLAGS)
+
+    partitions = 'select count(*) from {}."{}$partitions"'
+    _, [[landing_days]] = athena.query(
+        partitions.format("wide_staging", "base_landing__transaction_lines")
+    )
+    assert landing_days == days
+    _, [[fct_months]] = athena.query(partitions.format("wide_marts", "fct_transactions"))
+    assert fct_months == months
+    assert_marts_equal(athena, "wide", local)
