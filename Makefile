@@ -23,7 +23,7 @@ LOCKED := $(BIN)/python scripts/warehouse_lock.py --lake-root $(LAKE_ROOT) --wai
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 .PHONY: help install lock demo docs browser trino test test-slow test-athena bench lint pytest clean prod \
-  local-prod-up local-prod-down
+  local-prod-up local-prod-down parity
 
 help:
 	@echo "make demo   - sample data -> lake -> dbt build on DuckDB ($(LAKE_ROOT)/warehouse.duckdb)"
@@ -32,6 +32,7 @@ help:
 	@echo "make prod   - land FILES=... or INBOX=DIR to S3, dbt build on Athena, publish (see README)"
 	@echo "make local-prod-up   - local production stack (Trino + AWS stand-ins); prints the env to export"
 	@echo "make local-prod-down - stop it"
+	@echo "make parity FILES=\"a.csv b.csv\" - build the files on DuckDB and the local Athena, compare the marts"
 	@echo "make install | lint | pytest | browser | clean | lock"
 
 # Quick when nothing changed: the stamp is newer than the lock. The lock is installed with uv
@@ -208,3 +209,9 @@ local-prod-up:
 
 local-prod-down:
 	@test ! -x $(BIN)/python || $(LOCAL_PROD) down
+
+# FILES landed into a fresh local lake (DuckDB) and a fresh local Athena, both built as
+# production builds; exit 0 when every mart and the raw lines agree row for row, else a short
+# summary per table (tests/python/parity.py exits 1; make reports any failure as 2).
+parity: install trino
+	@PYTHONPATH=scripts:tests/python $(BIN)/python tests/python/parity.py $(FILES)
