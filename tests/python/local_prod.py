@@ -36,7 +36,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -161,7 +161,7 @@ def trino_running(state: Mapping[str, Any], store: State) -> bool:
     return line is not None and str(store.work) in line
 
 
-def _wait_gone(check: Any, timeout: float) -> bool:
+def _wait_gone(check: Callable[[], bool], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not check():
