@@ -22,13 +22,17 @@ WAREHOUSE_WAIT ?= 0
 LOCKED := $(BIN)/python scripts/warehouse_lock.py --lake-root $(LAKE_ROOT) --wait $(WAREHOUSE_WAIT) --
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help install lock demo docs browser trino test test-slow test-athena bench bench-athena lint pytest clean prod
+.PHONY: help install lock demo docs browser trino test test-slow test-athena bench bench-athena lint pytest \
+  clean prod local-prod-up local-prod-down parity
 
 help:
 	@echo "make demo   - sample data -> lake -> dbt build on DuckDB ($(LAKE_ROOT)/warehouse.duckdb)"
 	@echo "make test   - ruff, sqlfluff, pytest (loader, generator, end-to-end dbt)"
 	@echo "make docs   - static docs site + run report in site/ (runs make demo if needed)"
 	@echo "make prod   - land FILES=... or INBOX=DIR to S3, dbt build on Athena, publish (see README)"
+	@echo "make local-prod-up   - local production stack (Trino + AWS stand-ins); prints the env to export"
+	@echo "make local-prod-down - stop it"
+	@echo "make parity FILES=\"a.csv b.csv\" - build the files on DuckDB and the local Athena, compare the marts"
 	@echo "make install | lint | pytest | browser | clean | lock"
 
 # Quick when nothing changed: the stamp is newer than the lock. The lock is installed with uv
@@ -197,3 +201,23 @@ prod:
 
 clean:
 	rm -rf target logs $(LAKE_ROOT) $(SITE_DIR) test-reports
+
+# ---------------------------------------------------------------------------------------------
+# Production, locally: the Athena stand-in (moto for S3, Glue and STS; Trino for the queries) in a
+# background process (tests/python/local_prod.py, state in .local-prod/). local-prod-up prints
+# the settings as export lines on stdout, so `eval "$$(make local-prod-up)"` (or `source
+# .local-prod/env`) points the shell at it and `make prod FILES=...` runs unchanged against it.
+# install and trino run first, their output on stderr so that stdout holds only the settings.
+LOCAL_PROD := PYTHONPATH=scripts:tests/python $(BIN)/python -m local_prod
+local-prod-up:
+	@$(MAKE) --no-print-directory --silent install trino >&2
+	@$(LOCAL_PROD) up
+
+local-prod-down:
+	@test ! -x $(BIN)/python || $(LOCAL_PROD) down
+
+# FILES landed into a fresh local lake (DuckDB) and a fresh local Athena, both built as
+# production builds; exit 0 when every mart and the raw lines agree row for row, else a short
+# summary per table (tests/python/parity.py exits 1; make reports any failure as 2).
+parity: install trino
+	@PYTHONPATH=scripts:tests/python $(BIN)/python tests/python/parity.py $(FILES)

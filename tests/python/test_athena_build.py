@@ -15,7 +15,6 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +24,14 @@ import land_csv
 import pytest
 from athena_stand_in import AthenaStandIn
 from contract import load_contract
-from dbt_harness import AUDIT_COLUMNS, DBT, FIXTURES, LOADER, PRODUCTION_BUILD_FLAGS, ROOT, Lake
+from dbt_harness import DBT, FIXTURES, LOADER, PRODUCTION_BUILD_FLAGS, ROOT, Lake
+from parity import normalized
 from s3_stand_in import _CLEARED_ENV as CLEARED_ENV
 
 BATCHES = sorted((FIXTURES / "batches").glob("batch_*.csv"))
 HOSTILE = sorted((FIXTURES / "hostile").glob("*.csv"))
 FIRST, SECOND = [*BATCHES[:2], *HOSTILE], BATCHES[2:]
 MARTS = ("fct_transactions", "quarantine_transactions", "fct_month_end_balances")
-# Build-time audit columns, and the landing moment (S3 and local land at different times).
-AUDIT = {*AUDIT_COLUMNS, "ingested_at", "landed_at", "ingest_date"}
 BUCKET = "lakehouse"
 
 
@@ -83,23 +81,6 @@ def dbt_athena(stand_in: AthenaStandIn, env: dict[str, str], target: Path, *args
     command += ["--log-path", str(target / "logs")]
     result = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout[-6000:] + "\n".join(stand_in.failures)[-4000:]
-
-
-def normalized(rows: list[tuple[Any, ...]], names: list[str], runs: dict[str, str]) -> list[Any]:
-    """Rows without audit columns, run_id replaced by its file name, in a stable order."""
-    keep = [i for i, name in enumerate(names) if name not in AUDIT]
-    out = []
-    for row in rows:
-        values = []
-        for i in keep:
-            value = row[i]
-            if names[i] in ("run_id", "last_run_id"):
-                value = runs[value]
-            if isinstance(value, Decimal):
-                value = value.normalize()
-            values.append(value)
-        out.append(tuple(values))
-    return sorted(out, key=repr)
 
 
 def manifest_of(stand_in: AthenaStandIn, run_id: str) -> dict[str, Any]:
