@@ -23,3 +23,8 @@
     {#- date, time, optional fraction (1-9 digits), optional zone (Z, +HH:MM, +HHMM, +HH) -#}
     ^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,9})?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$
 {%- endmacro %}
+
+{#- The fraction of a timestamp's tail (what follows the seconds), dot included: capture group 1. -#}
+{% macro timestamp_fraction_pattern() -%}
+    ^([.][0-9]+)
+{%- endmacro %}

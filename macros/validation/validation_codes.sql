@@ -11,6 +11,12 @@
     ]) }}
 {% endmacro %}
 
+{#- A validation_error value: known codes, each at most once, comma-separated, in the canonical
+    order (also matches the empty string, which the test refuses by itself). -#}
+{% macro validation_error_pattern() -%}
+    ^{% for code in validation_codes() %}({{ code }}(,|$))?{% endfor %}$
+{%- endmacro %}
+
 {#- Codes decided from the record alone (staging); DUPLICATE_CONFLICT needs history. -#}
 {% macro row_level_validation_codes() %}
     {{ return(validation_codes() | reject('equalto', 'DUPLICATE_CONFLICT') | list) }}
