@@ -166,7 +166,8 @@ bench-athena: install trino
 
 # The Athena target proven offline (also part of `make test` through pytest).
 test-athena: install
-	$(BIN)/pytest tests/python/test_athena_offline.py tests/python/test_athena_build.py
+	$(BIN)/pytest tests/python/test_athena_offline.py tests/python/test_athena_build.py \
+		tests/python/test_regex_parity.py
 
 # ---------------------------------------------------------------------------------------------
 # Production on AWS (settings from the environment, listed in the README; credentials from the

@@ -6,7 +6,7 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set value = value | string | trim -%}
-    {%- if not modules.re.match('^[0-9]{4}-(0[1-9]|1[0-2])$', value) -%}
+    {%- if not modules.re.fullmatch('^[0-9]{4}-(0[1-9]|1[0-2])$', value) -%}
         {{ exceptions.raise_compiler_error(
             "var '" ~ name ~ "' must be a month as 'YYYY-MM' (for example 2024-01), got: " ~ value
         ) }}

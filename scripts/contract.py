@@ -285,6 +285,10 @@ def _check_enum(value: Any, schema: Mapping[str, Any], path: str, out: list[str]
 
 @functools.lru_cache(maxsize=256)
 def _compiled(pattern: str) -> re.Pattern[str]:
+    """A JSON Schema pattern for Python's re: a final ``$`` is the end of the input (ECMA-262),
+    which Python writes ``\\Z`` (its ``$`` also matches before a final line break)."""
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1] + "\\Z"
     return re.compile(pattern)
 
 
@@ -803,8 +807,19 @@ def _marts_drift(root: Path, contract: Contract) -> list[Drift]:
     ]
 
 
+def sql_pattern(pattern: str) -> str:
+    """A contract pattern (JSON Schema: ECMA-262) as the dbt pattern macros write it for both SQL
+    engines: a final ``$`` (the end of the input in ECMA-262) becomes ``\\z``, which RE2 (DuckDB)
+    and Java's syntax (Trino) both read as the end of the text; in Java's syntax ``$`` also
+    matches before a final line break. Nothing else changes."""
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        return pattern[:-1] + "\\z"
+    return pattern
+
+
 def _pattern_drift(root: Path, contract: Contract) -> list[Drift]:
-    """Properties naming an ``x-dbt-pattern-macro`` carry exactly that macro's regex."""
+    """Properties naming an ``x-dbt-pattern-macro`` carry exactly that macro's regex (written for
+    SQL: ``sql_pattern``)."""
     text = _read(root, MACRO_FILE) or ""
     drifts = []
     for name, spec in contract.schema["properties"].items():
@@ -814,7 +829,7 @@ def _pattern_drift(root: Path, contract: Contract) -> list[Drift]:
         body = macro_body(text, macro)
         if body is None:
             drifts.append(Drift(MACRO_FILE, f"macro {macro}() (pattern of {name}) not found"))
-        elif body.strip() != spec.get("pattern"):
+        elif body.strip() != sql_pattern(spec.get("pattern", "")):
             drifts.append(
                 Drift(MACRO_FILE, f"{macro}() differs from the pattern of {name} in the contract")
             )

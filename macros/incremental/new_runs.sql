@@ -74,9 +74,9 @@
 {% endmacro %}
 
 {#- run_ids read back from a table become SQL literals: refuse anything the loader would not
-    write. -#}
+    write. Jinja's checks use fullmatch: with match, Python's $ also accepts a final line break. -#}
 {% macro checked_run_id(value, relation) %}
-    {%- if value is not none and not modules.re.match(run_id_pattern(), value) -%}
+    {%- if value is not none and not modules.re.fullmatch(run_id_pattern(), value) -%}
         {{ exceptions.raise_compiler_error('unexpected run_id in ' ~ relation ~ ': ' ~ value) }}
     {%- endif -%}
     {{ return(value) }}

@@ -185,7 +185,7 @@
     {%- set relation = source('landing', 'transaction_lines') -%}
     {%- set schema = relation.schema -%}
     {%- set location = var('raw_s3_uri', env_var('RAW_S3_URI', 's3://change-me-lakehouse/raw/transactions/')) -%}
-    {%- if not modules.re.match('^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9._=/-]*)?$', location) -%}
+    {%- if not modules.re.fullmatch('^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9._=/-]*)?$', location) -%}
         {{ exceptions.raise_compiler_error('raw_s3_uri must be an s3:// prefix, got: ' ~ location) }}
     {%- endif -%}
     {#- what Athena reads instead of the runs' own objects lives in folders beside the raw files,
@@ -268,7 +268,7 @@
             lines.run_id,
             cast(lines.ingest_date as date) as ingest_date,
             regexp_replace(
-                element_at(split(lines."$path", '/'), -1), '[.]lines[.]jsonl[.]gz$', ''
+                element_at(split(lines."$path", '/'), -1), '[.]lines[.]jsonl[.]gz\z', ''
             ) as source_file,
             lines.line_number,
             lines.line_text,
@@ -328,7 +328,8 @@
     {{ return(statements) }}
 {% endmacro %}
 
-{#- Manifest values become SQL literals and paths: refuse anything the loader would not write. -#}
+{#- Manifest values become SQL literals and paths: refuse anything the loader would not write
+    (fullmatch: a value with a final line break is refused too). -#}
 {% macro validate_landed_run(run) %}
     {%- set checks = [
         (run[0], run_id_pattern(), 'run_id'),
@@ -336,7 +337,7 @@
         (run[2], '^[A-Za-z0-9_-][A-Za-z0-9._-]*[.]csv$', 'file_name'),
     ] -%}
     {%- for value, pattern, name in checks -%}
-        {%- if value is none or not modules.re.match(pattern, value) -%}
+        {%- if value is none or not modules.re.fullmatch(pattern, value) -%}
             {{ exceptions.raise_compiler_error(
                 'landing manifest of run ' ~ run[0] ~ ' has an invalid ' ~ name ~ ': ' ~ value
             ) }}

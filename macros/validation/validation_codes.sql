@@ -11,6 +11,13 @@
     ]) }}
 {% endmacro %}
 
+{#- A validation_error value: known codes, each at most once, comma-separated, in the canonical
+    order (also matches the empty string, which the test refuses by itself). \z: the end of the
+    text on both engines (see amount_pattern()). -#}
+{% macro validation_error_pattern() -%}
+    ^{% for code in validation_codes() %}({{ code }}(,|\z))?{% endfor %}\z
+{%- endmacro %}
+
 {#- Codes decided from the record alone (staging); DUPLICATE_CONFLICT needs history. -#}
 {% macro row_level_validation_codes() %}
     {{ return(validation_codes() | reject('equalto', 'DUPLICATE_CONFLICT') | list) }}

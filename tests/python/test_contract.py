@@ -189,6 +189,8 @@ def test_undeclared_field_is_rejected(schema: dict[str, Any]) -> None:
         ("TransactionTimestamp", "2024-01-05"),
         ("TransactionTimestamp", "05/01/2024 09:00"),
         ("TransactionID", "   "),
+        ("TransactionAmount", "1.00\n"),  # $ is the end of the input, as in JSON Schema
+        ("TransactionTimestamp", "2024-01-05T09:00:00Z\n"),
     ],
 )
 def test_values_not_matching_the_pattern_are_rejected(

@@ -300,7 +300,8 @@ timestamp_tails as (
     select
         *,
         case
-            when ts_tail like '.%' then {{ regex_group('ts_tail', '^([.][0-9]+)', 1) }}
+            when ts_tail like '.%'
+                then {{ regex_group('ts_tail', timestamp_fraction_pattern(), 1) }}
         end as ts_fraction
     from timestamp_parts
 ),

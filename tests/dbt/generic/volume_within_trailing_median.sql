@@ -16,13 +16,13 @@
     {%- set factor = var('volume_alert_factor') if factor is none else factor -%}
     {%- set min_runs = var('volume_alert_min_runs') if min_runs is none else min_runs -%}
     {%- for name, value in [('trailing_runs', trailing_runs), ('min_runs', min_runs)] -%}
-        {%- if not modules.re.match('^[1-9][0-9]{0,5}$', value | string) -%}
+        {%- if not modules.re.fullmatch('^[1-9][0-9]{0,5}$', value | string) -%}
             {{ exceptions.raise_compiler_error(
                 'volume alert: ' ~ name ~ ' must be a whole number from 1, got: ' ~ value
             ) }}
         {%- endif -%}
     {%- endfor -%}
-    {%- if not modules.re.match('^[0-9]{1,6}([.][0-9]{1,6})?$', factor | string)
+    {%- if not modules.re.fullmatch('^[0-9]{1,6}([.][0-9]{1,6})?$', factor | string)
         or (factor | float) <= 1 -%}
         {{ exceptions.raise_compiler_error(
             'volume alert: factor must be a number above 1, got: ' ~ factor
