@@ -10,6 +10,12 @@ the table's storage descriptor, Location = the run's prefix under the table's lo
 same ``ingest_date=/run_id=`` layout in every folder). A partition that exists already is
 fine, so registering again (a rerun, a skipped re-delivery) repairs what a failure left out.
 New runs are thus queryable on Athena without MSCK REPAIR or a crawler.
+
+The loader registers under the lake's lock, right after the commit, and first registers every
+committed run that some raw table lacks (``register_missing``; it refuses to land when that
+fails). So a registered run never has an unregistered landed run before it: incremental builds
+process runs after the last one they hold, and a run registered after a later one would be
+skipped forever.
 """
 
 from __future__ import annotations
@@ -108,6 +114,38 @@ class GluePartitions:
                     )
                 found.append(RawTable(name=str(table["Name"]), descriptor=descriptor))
         return sorted(found, key=lambda t: t.name)
+
+    def registered_runs(self, table: RawTable) -> set[tuple[str, str]]:
+        """(ingest_date, run_id) of every partition of ``table``."""
+        found: set[tuple[str, str]] = set()
+        paginator = self.client.get_paginator("get_partitions")
+        for page in paginator.paginate(DatabaseName=self.database, TableName=table.name):
+            for partition in page.get("Partitions", []):
+                values = partition.get("Values", [])
+                if len(values) == PARTITION_KEY_COUNT:
+                    found.add((str(values[0]), str(values[1])))
+        return found
+
+    def register_missing(self, runs: list[tuple[str, str]]) -> list[str]:
+        """Register every run of ``runs`` (ingest_date, run_id) that some raw table lacks, in
+        run_id order; return their run_ids. Raises ``CatalogError`` naming the first that
+        fails."""
+        if not runs:
+            return []
+        try:
+            tables = self.raw_tables()
+            registered = [self.registered_runs(table) for table in tables]
+        except (ClientError, BotoCoreError) as exc:
+            raise CatalogError(
+                f"cannot read the Glue partitions of {self.database}: {exc}"
+            ) from exc
+        missing = sorted(
+            (run for run in set(runs) if any(run not in found for found in registered)),
+            key=lambda run: run[1],
+        )
+        for ingest_date, run_id in missing:
+            self.register_run(ingest_date, run_id)
+        return [run_id for _, run_id in missing]
 
     def register_run(self, ingest_date: str, run_id: str) -> list[str]:
         """Add the run's partition to every raw table; return the tables' names.

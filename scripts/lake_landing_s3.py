@@ -89,6 +89,7 @@ CSV_TYPE = "text/csv"
 JSON_TYPE = "application/json"
 GZIP_TYPE = "application/gzip"
 CONFLICT_RETRIES = 5  # 409 ConditionalRequestConflict: a concurrent conditional write, retry
+_COMMITTED_RE = re.compile(rf"ingest_date=([0-9-]+)/run_id=([^/]+)/{re.escape(MANIFEST_NAME)}$")
 MANIFEST_COPY_SUFFIX = ".manifest.json"  # Athena's copy of _manifest.json (module docstring)
 # The folders beside raw/transactions/ of what Athena reads instead of the run's own objects.
 LINE_INDEX_FOLDER = "transaction_line_index"
@@ -726,6 +727,17 @@ class S3Lake:
             data_path=self.objects.uri(run_prefix + str(record["file_name"])),
         )
 
+    def committed_runs(self) -> list[tuple[str, str]]:
+        """(ingest_date, run_id) of every run whose commit marker exists."""
+        paginator = self.objects.client.get_paginator("list_objects_v2")
+        runs = []
+        for page in paginator.paginate(Bucket=self.objects.bucket, Prefix=self.transactions_prefix):
+            for obj in page.get("Contents", []):
+                match = _COMMITTED_RE.search(str(obj["Key"]))
+                if match is not None:
+                    runs.append((match.group(1), match.group(2)))
+        return runs
+
     def latest_run_time(self) -> datetime | None:
         """Time of the greatest run_id, from the latest ingest_date "folder" that has one."""
         dates = sorted(self.objects.child_prefixes(self.transactions_prefix), reverse=True)
@@ -906,8 +918,14 @@ def read_csv_head(source: Path, src: BinaryIO) -> bytes:
     return head
 
 
-def land_file_s3(source: Path | str, lake: S3Lake) -> dict[str, Any]:
+def land_file_s3(source: Path | str, lake: S3Lake, catalog: Any = None) -> dict[str, Any]:
     """Land one file into ``lake``; the same result record as local mode (landed or skipped).
+
+    With ``catalog`` (glue_catalog.GluePartitions), under the lake's lock: first register every
+    committed run the raw tables lack (if that fails, refuse: nothing is written), then, after
+    the commit, the new run. A registration that fails after the commit gives status ``error``
+    with the run_id, path and the reason (the data stays committed; landing the file again
+    repairs it).
 
     Raises ``LandingError`` when the file is refused or landing fails; then no manifest of it
     exists (the run is not visible) and its staging object is gone.
@@ -915,12 +933,15 @@ def land_file_s3(source: Path | str, lake: S3Lake) -> dict[str, Any]:
     source = Path(source)
     staged: StagedFile | None = None
     location: str | None = None
+    registration_error: str | None = None
     try:
         with open_source(source) as src:
             head = read_csv_head(source, src)
             size_hint = os.fstat(src.fileno()).st_size
             staged = lake.stage(head, src, sanitize_file_name(source.name), size_hint)
         with lake.lock() as lease:
+            if catalog is not None:
+                _register_missing(catalog, lake)
             existing = lake.find_landed(staged.profile.sha256)
             if existing is None:
                 # Taken after the upload and under the lock: commit order = run_id order.
@@ -938,6 +959,8 @@ def land_file_s3(source: Path | str, lake: S3Lake) -> dict[str, Any]:
                     location = lake.commit(staged, ingest_date, run_id, manifest, lease)
                 except AlreadyLanded as lost:
                     existing = lost.run
+                else:
+                    registration_error = _register(catalog, ingest_date, run_id)
     except (ClientError, BotoCoreError) as exc:
         raise LandingError(f"S3 request failed: {exc}") from exc
     except OSError as exc:
@@ -949,11 +972,34 @@ def land_file_s3(source: Path | str, lake: S3Lake) -> dict[str, Any]:
     if existing is not None:
         return skipped_result(source, existing, profile)
     return {
-        "status": "landed",
+        "status": "error" if registration_error else "landed",
         "source": display_path(source),
         "run_id": manifest["run_id"],
         "path": location,
         "bytes": profile.size,
         "sha256": profile.sha256,
-        "message": None,
+        "message": registration_error,
     }
+
+
+def _register_missing(catalog: Any, lake: S3Lake) -> None:
+    """Register the committed runs the raw tables lack; refuse to land when that fails."""
+    from glue_catalog import CatalogError
+
+    try:
+        catalog.register_missing(lake.committed_runs())
+    except CatalogError as exc:
+        raise LandingError(f"refusing to land before earlier runs are registered: {exc}") from exc
+
+
+def _register(catalog: Any, ingest_date: str, run_id: str) -> str | None:
+    """Register the run just committed; the reason when that fails."""
+    if catalog is None:
+        return None
+    from glue_catalog import CatalogError
+
+    try:
+        catalog.register_run(ingest_date, run_id)
+    except CatalogError as exc:
+        return str(exc)
+    return None

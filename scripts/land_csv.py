@@ -166,9 +166,7 @@ def _s3_lander(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Lan
             raise LandingError(message)
 
         return refuse
-    if catalog is None:
-        return lambda source: land_file_s3(source, lake)
-    return lambda source: _registered(land_file_s3(source, lake), catalog)
+    return lambda source: land_file_s3(source, lake, catalog)
 
 
 def _glue_catalog(database: str | None, raw_location: str) -> Any:
@@ -177,21 +175,6 @@ def _glue_catalog(database: str | None, raw_location: str) -> Any:
     from glue_catalog import GluePartitions
 
     return GluePartitions(database, raw_location)
-
-
-def _registered(record: dict[str, Any], catalog: Any) -> dict[str, Any]:
-    """Register the partition of a landed or skipped run (a skip repairs a failed registration).
-
-    The data stays committed when Glue fails: the record then has status error, its run_id and
-    path, and a message naming the run.
-    """
-    from glue_catalog import CatalogError, run_of_data_path
-
-    try:
-        catalog.register_run(*run_of_data_path(str(record["path"])))
-    except CatalogError as exc:
-        return {**record, "status": "error", "message": str(exc)}
-    return record
 
 
 def main(argv: Sequence[str] | None = None) -> int:

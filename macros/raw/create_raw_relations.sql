@@ -249,6 +249,9 @@
         location '{{ line_index_location }}'
     {%- endset -%}
     {%- do statements.append(statement) -%}
+    {#- OpenCSVSerDe's escape character is a backslash unless set, and it would drop the
+        backslashes of the audited values: U+0001 (Hive reads '\001' as that character), which
+        the loader reports as contains_soh -#}
     {%- set statement -%}
         create external table if not exists {{ schema }}.transactions_csv_files (
         {%- for column in transaction_file_columns() %}
@@ -257,7 +260,7 @@
         )
         partitioned by (ingest_date string, run_id string)
         row format serde 'org.apache.hadoop.hive.serde2.OpenCSVSerde'
-        with serdeproperties ('separatorChar' = ',', 'quoteChar' = '"')
+        with serdeproperties ('separatorChar' = ',', 'quoteChar' = '"', 'escapeChar' = '\001')
         location '{{ location }}'
         tblproperties ('skip.header.line.count' = '1')
     {%- endset -%}

@@ -140,15 +140,27 @@ def trino_name(qualified: str, schema: str) -> str:
     return f'awsdatacatalog."{db}"."{table}"'
 
 
-def hive_character(literal: str) -> str:
-    """A Hive DDL character: ``\\001`` (octal) or the character itself."""
-    octal = re.fullmatch(r"\\([0-7]{1,3})", literal)
-    return chr(int(octal.group(1), 8)) if octal else literal
+HIVE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", "'": "'", '"': '"'}
+
+
+def hive_unescape(literal: str) -> str:
+    """A Hive DDL string literal's text as Hive reads it: ``\\ooo`` (octal), ``\\uXXXX``,
+    ``\\n``, ``\\t``, ``\\\\`` ... are one character each."""
+
+    def one(match: re.Match[str]) -> str:
+        escaped = match.group(1)
+        if escaped.startswith("u"):
+            return chr(int(escaped[1:], 16))
+        if escaped[0] in "01234567" and len(escaped) > 1:
+            return chr(int(escaped, 8))
+        return HIVE_ESCAPES.get(escaped, escaped)
+
+    return re.sub(r"\\(u[0-9a-fA-F]{4}|[0-7]{3}|.)", one, literal)
 
 
 def key_values(text: str) -> dict[str, str]:
-    """``'k' = 'v', ...`` (Hive serde/table properties) -> dict."""
-    return dict(re.findall(r"'([^']*)'\s*=\s*'([^']*)'", text))
+    """``'k' = 'v', ...`` (Hive serde/table properties) -> dict, values as Hive reads them."""
+    return {k: hive_unescape(v) for k, v in re.findall(r"'([^']*)'\s*=\s*'([^']*)'", text)}
 
 
 def split_top_level(text: str) -> list[str]:
@@ -531,7 +543,7 @@ class AthenaStandIn:
             serde_parameters = key_values(serde_properties[1])
         if serde is None:
             delimiter = re.search(r"fields terminated by '([^']*)'", rest, re.I)
-            field = hive_character(delimiter[1]) if delimiter else "\x01"
+            field = hive_unescape(delimiter[1]) if delimiter else "\x01"
             serde_parameters |= {"field.delim": field, "serialization.format": field}
             if "lines terminated by" in lowered:
                 serde_parameters["line.delim"] = "\n"

@@ -247,6 +247,7 @@ def test_writes_of_more_than_100_partitions(
             rows.append(f"T{n:05d},ACC{n % 7:03d},{n}.25,EUR,{month:%Y-%m-%dT%H:%M:%S}Z")
         if day == 0:
             rows.append("T99999,ACC001,1.00,XYZ,2010-01-15T09:30:00Z")  # quarantined
+            rows.append("T99998,ACC\\7,2.00,EUR,2010-02-15T09:30:00Z")  # a backslash
         path = tmp_path / "in" / f"day_{day:03d}.csv"
         path.parent.mkdir(exist_ok=True)
         header = BATCHES[0].read_text(encoding="utf-8").splitlines()[0]  # the contract's header
@@ -280,3 +281,8 @@ def test_writes_of_more_than_100_partitions(
     _, [[fct_months]] = athena.query(partitions.format("wide_marts", "fct_transactions"))
     assert fct_months == months
     assert_marts_equal(athena, "wide", local)
+    # The audit table over the files keeps every character (OpenCSVSerDe's escape is U+0001).
+    _, [[account]] = athena.query(
+        "select customer_id from wide_raw.transactions_csv where transaction_id = 'T99998'"
+    )
+    assert account == "ACC\\7"

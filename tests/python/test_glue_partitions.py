@@ -194,3 +194,26 @@ def test_a_table_over_raw_with_other_partition_keys_is_refused(s3: S3StandIn) ->
     catalog = glue_catalog.GluePartitions(DATABASE, raw_uri(s3), client)
     with pytest.raises(glue_catalog.CatalogError, match=r"run R1 .*odd.*partitioned by"):
         catalog.register_run("2024-01-01", "R1")
+
+
+def test_a_later_landing_first_registers_the_runs_glue_lacks(s3: S3StandIn, tmp_path: Path) -> None:
+    """Builds process the runs after the last one they hold: a run registered after a later one
+    would be skipped forever. So the loader, under the lake's lock, registers every committed
+    run the raw tables lack before it commits a new one."""
+    glue(s3).create_database(DatabaseInput={"Name": DATABASE})  # no tables: registration fails
+    first = land(s3, write(tmp_path / "a.csv", GOOD))
+    assert first.returncode == 1
+    unregistered = json.loads(first.stdout)
+    assert unregistered["status"] == "error"
+
+    glue(s3).delete_database(Name=DATABASE)
+    create_tables(s3)
+    later = land(s3, write(tmp_path / "b.csv", OTHER))
+    assert later.returncode == 0, later.stderr
+    landed = json.loads(later.stdout)
+    assert landed["status"] == "landed" and landed["run_id"] > unregistered["run_id"]
+    both = sorted([expected(s3, unregistered), expected(s3, landed)])
+    assert partitions(s3, "transaction_files") == both
+    assert [values for values, _ in partitions(s3, "transaction_manifest_files")] == [
+        values for values, _ in both
+    ]
