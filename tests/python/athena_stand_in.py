@@ -271,6 +271,28 @@ class AthenaStandIn:
             ),
         }
 
+    def process_env(self, aws_home: Path, **settings: str) -> dict[str, str]:
+        """The environment of a loader or dbt process pointed at this stand-in: this process's,
+        less every AWS, Athena and lake setting and anything that could send requests elsewhere,
+        plus the stand-in's endpoint and keys, AWS files of its own and ``settings``."""
+        from s3_stand_in import _CLEARED_ENV
+
+        kept = {
+            name: value
+            for name, value in os.environ.items()
+            if not name.startswith(("AWS_", "ATHENA_", "LAKE_", "RAW_"))
+            and name not in _CLEARED_ENV
+        }
+        aws_home.mkdir(parents=True, exist_ok=True)
+        return {
+            **kept,
+            **self.env,
+            "AWS_CONFIG_FILE": str(aws_home / "config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(aws_home / "credentials"),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            **settings,
+        }
+
     def connect(self, schema: str = "default", legacy: bool = False) -> Any:
         return trino.dbapi.connect(
             host="127.0.0.1",

@@ -23,7 +23,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from athena_stand_in import AthenaStandIn
-from s3_stand_in import _CLEARED_ENV, ensure_buckets
+from s3_stand_in import ensure_buckets
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -37,22 +37,13 @@ NODE = re.compile(r'"node_id":\s*"([^"]+)"')
 
 
 def environment(stand_in: AthenaStandIn, home: Path) -> dict[str, str]:
-    keep = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("AWS_", "ATHENA_")) and k not in _CLEARED_ENV
-    }
-    return {
-        **keep,
-        **stand_in.env,
-        "AWS_CONFIG_FILE": str(home / "config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
-        "ATHENA_S3_STAGING_DIR": "s3://athena-results/",
-        "ATHENA_S3_DATA_DIR": f"s3://{BUCKET}/warehouse/",
-        "ATHENA_SCHEMA": SCHEMA,
-        "RAW_S3_URI": f"s3://{BUCKET}/raw/transactions/",
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
+    return stand_in.process_env(
+        home,
+        ATHENA_S3_STAGING_DIR="s3://athena-results/",
+        ATHENA_S3_DATA_DIR=f"s3://{BUCKET}/warehouse/",
+        ATHENA_SCHEMA=SCHEMA,
+        RAW_S3_URI=f"s3://{BUCKET}/raw/transactions/",
+    )
 
 
 def run(command: list[str], env: dict[str, str]) -> float:
@@ -93,7 +84,6 @@ def main() -> int:
         stand_in = AthenaStandIn(work / "athena").start()
         try:
             ensure_buckets(stand_in.s3, BUCKET, "athena-results")
-            (work / "home").mkdir()
             env = environment(stand_in, work / "home")
             target = work / "target"
             dbt(env, target, "run-operation", "create_raw_relations")

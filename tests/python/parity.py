@@ -23,7 +23,6 @@ The comparison (``normalized``, ``compare``) is shared with test_athena_build.py
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -223,26 +222,16 @@ def production_env(stand_in: Any, aws_home: Path) -> dict[str, str]:
     """The environment `make prod` runs in, pointed at ``stand_in`` (local_prod's settings),
     with what `make prod` derives from them."""
     from local_prod import stack_settings
-    from s3_stand_in import _CLEARED_ENV
 
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("AWS_", "ATHENA_", "LAKE_", "RAW_")) and k not in _CLEARED_ENV
-    }
     settings = stack_settings(stand_in.env)
-    aws_home.mkdir(parents=True, exist_ok=True)
-    return {
-        **base,
+    return stand_in.process_env(
+        aws_home,
         **settings,
-        "PYTHONPATH": stand_in.env["PYTHONPATH"],  # the stand-in's shared botocore models
-        "AWS_CONFIG_FILE": str(aws_home / "config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(aws_home / "credentials"),
-        "RAW_S3_URI": settings["LAKE_S3_URI"].rstrip("/") + "/raw/transactions/",
-        "RAW_GLUE_DATABASE": f"{settings['ATHENA_SCHEMA']}_raw",
-        "DBT_TARGET": ATHENA,
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
+        PYTHONPATH=stand_in.env["PYTHONPATH"],  # the stand-in's shared botocore models
+        RAW_S3_URI=settings["LAKE_S3_URI"].rstrip("/") + "/raw/transactions/",
+        RAW_GLUE_DATABASE=f"{settings['ATHENA_SCHEMA']}_raw",
+        DBT_TARGET=ATHENA,
+    )
 
 
 def _athena_side(stand_in: Any, work: Path, files: list[Path]) -> dict[str, Side]:

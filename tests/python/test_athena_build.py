@@ -44,22 +44,13 @@ def lake_prefix(schema: str) -> str:
 
 
 def athena_env(stand_in: AthenaStandIn, home: Path, schema: str = "lake") -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("AWS_", "ATHENA_")) and k not in CLEARED_ENV  # proxies too
-    }
-    return {
-        **env,
-        **stand_in.env,
-        "AWS_CONFIG_FILE": str(home / "config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
-        "ATHENA_S3_STAGING_DIR": "s3://athena-results/",
-        "ATHENA_S3_DATA_DIR": f"s3://{BUCKET}/{schema}-warehouse/",
-        "ATHENA_SCHEMA": schema,
-        "RAW_S3_URI": f"s3://{BUCKET}/{lake_prefix(schema)}raw/transactions/",
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
+    return stand_in.process_env(
+        home,
+        ATHENA_S3_STAGING_DIR="s3://athena-results/",
+        ATHENA_S3_DATA_DIR=f"s3://{BUCKET}/{schema}-warehouse/",
+        ATHENA_SCHEMA=schema,
+        RAW_S3_URI=f"s3://{BUCKET}/{lake_prefix(schema)}raw/transactions/",
+    )
 
 
 def land_s3(env: dict[str, str], files: list[Path]) -> None:
@@ -117,9 +108,7 @@ def assert_marts_equal(athena: AthenaStandIn, schema: str, local: Lake) -> None:
 
 
 def test_athena_build_equals_duckdb(athena: AthenaStandIn, tmp_path: Path) -> None:
-    home = tmp_path / "aws-home"
-    home.mkdir()
-    env = athena_env(athena, home)
+    env = athena_env(athena, tmp_path / "aws-home")
     local = Lake(tmp_path / "lake")
     target = tmp_path / "athena-target"
     # as `make prod` runs: the raw tables first, then the loader registers each run in them
@@ -253,9 +242,7 @@ def test_writes_of_more_than_100_partitions(
         header = BATCHES[0].read_text(encoding="utf-8").splitlines()[0]  # the contract's header
         path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
         files.append(path)
-    home = tmp_path / "aws-home"
-    home.mkdir()
-    env = athena_env(athena, home, schema="wide")
+    env = athena_env(athena, tmp_path / "aws-home", schema="wide")
     target = tmp_path / "athena-target"
     dbt_athena(athena, env, target, "run-operation", "create_raw_relations")
     for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", *CLEARED_ENV):

@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import subprocess
 import time
@@ -35,7 +34,6 @@ import pytest
 import trino
 from athena_stand_in import AthenaStandIn
 from dbt_harness import DBT, FIXTURES, ROOT, Lake
-from s3_stand_in import _CLEARED_ENV as CLEARED_ENV
 
 pytestmark = pytest.mark.xdist_group("trino")
 
@@ -68,20 +66,11 @@ ENGINE_SPECIFIC = {"macros/parsing/engine_functions.sql", "macros/raw/create_raw
 
 # ------------------------------------------------------------------------------- rendering
 def athena_compile_env(stand_in: AthenaStandIn, home: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("AWS_", "ATHENA_")) and k not in CLEARED_ENV
-    }
-    return {
-        **env,
-        **stand_in.env,
-        "AWS_CONFIG_FILE": str(home / "config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
-        "ATHENA_S3_STAGING_DIR": "s3://athena-results/",
-        "ATHENA_S3_DATA_DIR": "s3://lakehouse/warehouse/",
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
+    return stand_in.process_env(
+        home,
+        ATHENA_S3_STAGING_DIR="s3://athena-results/",
+        ATHENA_S3_DATA_DIR="s3://lakehouse/warehouse/",
+    )
 
 
 def inline_sql() -> str:
