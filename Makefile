@@ -104,6 +104,7 @@ TRINO_HOME := $(TRINO_CACHE)/trino-server-$(TRINO_VERSION)
 MVN_COPY := mvn --batch-mode --quiet dependency:copy -Dartifact=io.trino
 export TRINO_HOME
 trino: $(TRINO_HOME)/.installed
+	@echo "trino: Trino $(TRINO_VERSION) in $(TRINO_HOME)"
 $(TRINO_HOME)/.installed:
 	@command -v mvn >/dev/null || { echo "trino: Maven (mvn) is needed to install Trino"; exit 1; }
 	@echo "trino: installing Trino $(TRINO_VERSION) from Maven Central into $(TRINO_HOME)"

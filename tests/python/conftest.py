@@ -15,6 +15,16 @@ if TYPE_CHECKING:
 ATHENA_BUCKETS = ("lakehouse", "athena-results")
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    """Which Trino the Athena target's tests run on (make trino installs it)."""
+    from trino_server import TRINO_VERSION, TrinoUnavailable, trino_home
+
+    try:
+        return f"trino: {TRINO_VERSION} in {trino_home()}"
+    except TrinoUnavailable as exc:
+        return f"trino: {exc}"
+
+
 @pytest.fixture
 def lake(tmp_path: Path) -> Lake:
     """A fresh, empty lake root for one test."""
