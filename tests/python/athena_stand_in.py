@@ -40,7 +40,7 @@ import re
 import threading
 import uuid
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,11 +70,7 @@ HIVE_PROPERTIES = {
     "bucket_count": "bucket_count",
     "format": "format",
 }
-SERDES = {
-    "text": "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe",
-    "json": "org.openx.data.jsonserde.JsonSerDe",
-    "csv": "org.apache.hadoop.hive.serde2.OpenCSVSerde",
-}
+TEXT_SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"  # ROW FORMAT DELIMITED
 TEXT_INPUT = "org.apache.hadoop.mapred.TextInputFormat"
 TEXT_OUTPUT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
 
@@ -226,7 +222,6 @@ class AthenaStandIn:
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.work_dir = work_dir
         self.queries: dict[str, Query] = {}
-        self.futures: dict[str, Future[None]] = {}
         self.failures: list[str] = []
         self.history: list[Query] = []  # every statement, for diagnosis
         self.lock = threading.Lock()
@@ -583,7 +578,7 @@ class AthenaStandIn:
                 "InputFormat": TEXT_INPUT,
                 "OutputFormat": TEXT_OUTPUT,
                 "SerdeInfo": {
-                    "SerializationLibrary": serde[1] if serde else SERDES["text"],
+                    "SerializationLibrary": serde[1] if serde else TEXT_SERDE,
                     "Parameters": serde_parameters,
                 },
             },
