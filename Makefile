@@ -27,12 +27,14 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 help:
 	@echo "make demo   - sample data -> lake -> dbt build on DuckDB ($(LAKE_ROOT)/warehouse.duckdb)"
-	@echo "make test   - ruff, sqlfluff, pytest (loader, generator, end-to-end dbt)"
+	@echo "make test   - ruff, sqlfluff, pytest (loader, end-to-end dbt, the Athena target on Trino)"
 	@echo "make docs   - static docs site + run report in site/ (runs make demo if needed)"
 	@echo "make prod   - land FILES=... or INBOX=DIR to S3, dbt build on Athena, publish (see README)"
 	@echo "make local-prod-up   - local production stack (Trino + AWS stand-ins); prints the env to export"
 	@echo "make local-prod-down - stop it"
 	@echo "make parity FILES=\"a.csv b.csv\" - build the files on DuckDB and the local Athena, compare the marts"
+	@echo "make trino  - install Trino $(TRINO_VERSION) from Maven Central (cached; make test does it)"
+	@echo "make test-athena | bench ROWS=N | bench-athena ROWS=N - Athena tests; speed; bytes read"
 	@echo "make install | lint | pytest | browser | clean | lock"
 
 # Quick when nothing changed: the stamp is newer than the lock. The lock is installed with uv
@@ -165,10 +167,11 @@ bench-athena: install trino
 	PYTHONPATH=scripts:tests/python $(BIN)/python tests/python/bench_athena_bytes.py --rows $(ROWS) \
 	  --json bench/athena_bytes_$(ROWS).json
 
-# The Athena target proven offline (also part of `make test` through pytest).
-test-athena: install
+# The Athena target on Trino and offline (also part of `make test` through pytest).
+test-athena: install trino
 	$(BIN)/pytest tests/python/test_athena_offline.py tests/python/test_athena_build.py \
-		tests/python/test_regex_parity.py
+		tests/python/test_regex_parity.py tests/python/test_trino_server.py \
+		tests/python/test_parity.py tests/python/test_local_prod.py
 
 # ---------------------------------------------------------------------------------------------
 # Production on AWS (settings from the environment, listed in the README; credentials from the
