@@ -179,7 +179,6 @@ test-athena: install trino
 # to land does not stop the build of the others; make prod still exits non-zero for it.
 INBOX ?=
 FILES ?=
-LAKE_SSE ?= AES256
 PROD_FILES = $(if $(strip $(FILES)),$(FILES),$(sort $(wildcard $(INBOX)/*.csv)))
 SSE_ARGS = --sse $(LAKE_SSE) $(if $(LAKE_KMS_KEY_ID),--kms-key-id $(LAKE_KMS_KEY_ID))
 # The raw tables' location and Glue database, derived so they cannot disagree with the loader:
@@ -189,6 +188,10 @@ prod: export RAW_S3_URI = $(patsubst %/,%,$(LAKE_S3_URI))/raw/transactions/
 prod: export RAW_GLUE_DATABASE = $(ATHENA_SCHEMA)_raw
 prod: export DBT_TARGET = athena
 prod: export LOG_FORMAT = json
+# The writes' encryption: by default what infra/iam/bucket-policy.json demands (SSE-KMS under the
+# lake key, LAKE_KMS_KEY_ID = its ARN; the preflight refuses without it). A sandbox bucket
+# without that policy may set LAKE_SSE=AES256.
+prod: export LAKE_SSE ?= aws:kms
 
 prod:
 	FILES="$(FILES)" INBOX="$(INBOX)" $(PYTHON) scripts/prod_preflight.py

@@ -4,7 +4,9 @@
 Usage: python scripts/prod_preflight.py   (reads the environment; `make prod` passes FILES/INBOX)
 
 Checks the required environment variables (REQUIRED below; the README lists them) and that
-there is something to land: FILES (existing .csv files) or INBOX (a directory). Prints one
+there is something to land: FILES (existing .csv files) or INBOX (a directory), and that the
+writes' encryption is what the bucket policy accepts (SSE-KMS under a key given by its ARN
+unless LAKE_SSE=AES256 is chosen for a sandbox bucket). Prints one
 message listing everything missing or wrong and exits 2; exits 0 when all is in place.
 Standard library only (runs before the virtualenv is installed).
 """
@@ -27,6 +29,9 @@ REQUIRED = {
 }
 S3_SETTINGS = ("LAKE_S3_URI", "ATHENA_S3_STAGING_DIR", "ATHENA_S3_DATA_DIR")
 SSE_CHOICES = ("AES256", "aws:kms")
+# What production writes carry when LAKE_SSE is unset: what infra/iam/bucket-policy.json demands.
+PRODUCTION_SSE = "aws:kms"
+_KEY_ARN_RE = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+")
 _S3_RE = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9._=/-]*)?")
 
 
@@ -37,10 +42,22 @@ def problems(env: Mapping[str, str]) -> list[str]:
         value = env.get(name, "").strip()
         if value and not _S3_RE.fullmatch(value):
             found.append(f"{name} is not an s3://bucket/prefix URI: {value!r}")
-    sse = env.get("LAKE_SSE", "").strip()
-    if sse and sse not in SSE_CHOICES:
+    sse = env.get("LAKE_SSE", "").strip() or PRODUCTION_SSE
+    key = env.get("LAKE_KMS_KEY_ID", "").strip()
+    if sse not in SSE_CHOICES:
         found.append(f"LAKE_SSE must be one of {', '.join(SSE_CHOICES)}: {sse!r}")
-    if env.get("LAKE_KMS_KEY_ID", "").strip() and sse != "aws:kms":
+    elif sse == "aws:kms" and not key:
+        found.append(
+            "LAKE_KMS_KEY_ID (the lake key's ARN: with LAKE_SSE=aws:kms, the default, the "
+            "bucket policy refuses writes naming no key; a sandbox bucket without that policy "
+            "may set LAKE_SSE=AES256)"
+        )
+    elif sse == "aws:kms" and not _KEY_ARN_RE.fullmatch(key):
+        found.append(
+            f"LAKE_KMS_KEY_ID must be the key's ARN (arn:aws:kms:REGION:ACCOUNT:key/ID; the "
+            f"bucket policy compares the ARN as text, so an id or alias is refused): {key!r}"
+        )
+    elif key and sse != "aws:kms":
         found.append("LAKE_KMS_KEY_ID needs LAKE_SSE=aws:kms")
     files, inbox = env.get("FILES", "").split(), env.get("INBOX", "").strip()
     if not files and not inbox:

@@ -726,8 +726,8 @@ def test_seed_uploads_are_encrypted_as_the_loader_and_publisher_encrypt(
     seed_upload_args: Callable[[dict[str, str]], dict[str, Any] | None], env: dict[str, str]
 ) -> None:
     """Same environment, same encryption: the profile and `make prod`'s --sse/--kms-key-id
-    (LAKE_SSE defaults to AES256, as in the preflight an empty value is unset; --kms-key-id only
-    when LAKE_KMS_KEY_ID is set)."""
+    (run by hand LAKE_SSE defaults to AES256, an empty value counting as unset; `make prod`
+    exports aws:kms unless set; --kms-key-id only when LAKE_KMS_KEY_ID is set)."""
     from lake_landing_s3 import S3Options
 
     sse, key = env.get("LAKE_SSE") or "AES256", env.get("LAKE_KMS_KEY_ID") or None
