@@ -38,6 +38,11 @@ LOG = logging.getLogger("land_csv")
 MANIFEST_NAME = "_manifest.json"
 CHUNK_SIZE = 1024 * 1024  # copy buffer; memory use is constant whatever the file size
 SNIFF_BYTES = 64 * 1024  # a NUL byte in this prefix means binary / UTF-16: not a CSV
+# The raw layer keeps at most this many characters of a line (the first ones; its full length
+# beside them). A longer line cannot be a valid record (a bank transaction's record is well under
+# 1 KB) and is quarantined as SCHEMA_ERROR; the bound keeps every value under Athena's 32 MB row
+# limit and the warehouse's memory per row small. The manifest records it for dbt.
+LINE_TEXT_LIMIT = 65536
 HEADER_MAX_BYTES = 1024 * 1024  # a longer first line is not a header: manifest header = null
 RUN_ID_TIME_FORMAT = "%Y%m%dT%H%M%S%fZ"
 LANDED_AT_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -63,6 +68,13 @@ class ContentProfile:
     contains_soh: bool  # the control byte 0x01 (SOH), which dbt's line reader reserves
     odd_quote_lines: int  # lines (split on CR or LF) with an odd number of double quotes
     line_endings: str  # "lf", "crlf", "mixed" (both, or a bare CR) or "none"
+    # The lines as the raw layer splits them (CRLF, LF or a bare CR ends one; a last line without
+    # a break counts; a BOM alone is no line): counted from the bytes, independently of any
+    # reader, so the build can check that its reader saw every line.
+    physical_lines: int = 0
+    # At least as many bytes as the longest LF-terminated line holds (exact for a line longer
+    # than a read chunk, 1 MiB): the line size the warehouse's CSV reader must accept.
+    line_size_bound: int = 0
 
 
 @dataclass(frozen=True)
@@ -361,10 +373,13 @@ class ContentProfiler:
         self._head = bytearray()
         self._head_done = False
         self._head_too_long = False
+        self._since_lf = 0  # bytes after the last LF so far
+        self._line_size_bound = 0
 
     def update(self, chunk: bytes) -> None:
         if not chunk:
             return
+        self._track_line_size(chunk)
         self._sha.update(chunk)
         self._size += len(chunk)
         self._newlines += chunk.count(b"\n")
@@ -391,6 +406,23 @@ class ContentProfiler:
                 self._head += part
                 self._head_done = newline >= 0
 
+    def _track_line_size(self, chunk: bytes) -> None:
+        """A line inside one chunk is shorter than the chunk; a line across chunks is measured
+        exactly. C-level searches only: two per chunk."""
+        first = chunk.find(b"\n")
+        if first < 0:
+            self._since_lf += len(chunk)
+        else:
+            self._line_size_bound = max(self._line_size_bound, self._since_lf + first, len(chunk))
+            self._since_lf = len(chunk) - chunk.rfind(b"\n") - 1
+        self._line_size_bound = max(self._line_size_bound, self._since_lf)
+
+    def _physical_lines(self) -> int:
+        breaks = self._crlf + (self._lf - self._crlf) + (self._cr - self._crlf)
+        only_a_bom = breaks == 0 and bytes(self._head) == b"\xef\xbb\xbf"
+        tail = self._size > 0 and self._last_byte not in (b"\n", b"\r") and not only_a_bom
+        return breaks + int(tail)
+
     def result(self) -> ContentProfile:
         if self._utf8_valid:
             try:
@@ -415,6 +447,8 @@ class ContentProfiler:
             contains_soh=self._contains_soh,
             odd_quote_lines=self._odd_quotes.result(),
             line_endings=self._line_endings(),
+            physical_lines=self._physical_lines(),
+            line_size_bound=self._line_size_bound,
         )
 
     def _line_endings(self) -> str:
@@ -508,6 +542,9 @@ def build_manifest(
         "contains_soh": profile.contains_soh,
         "odd_quote_lines": profile.odd_quote_lines,
         "line_endings": profile.line_endings,
+        "physical_lines": profile.physical_lines,
+        "line_size_bound": profile.line_size_bound,
+        "line_text_limit": LINE_TEXT_LIMIT,
         "contract_version": contract.version,
     }
 

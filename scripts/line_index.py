@@ -3,7 +3,7 @@
 A Hive text table on Athena exposes no line position, so the S3 loader writes, beside the
 untouched raw file, ``<file>.lines.jsonl.gz``: gzip JSON Lines, one object per physical line::
 
-    {"line_number": 1, "line_text": "transaction_id,...", "is_readable": true}
+    {"line_number": 1, "line_text": "transaction_id,...", "is_readable": true, "line_length": 18}
 
 The rows are exactly those of the local DuckDB relation ``main_raw.transaction_lines`` for the
 same file (``macros/raw/create_raw_relations.sql``; a test compares them), so a line means the
@@ -17,6 +17,8 @@ same thing on both engines:
 * Any other file is split from its bytes: a BOM is dropped from the first line, a blank line is
   ``""``, and a line that is not valid UTF-8 is ``is_readable = false`` with every byte outside
   printable ASCII shown as ``\\xNN``.
+* A line keeps its first ``LINE_TEXT_LIMIT`` characters (lake_landing.py) and its full length in
+  ``line_length``; a cut line is ``is_readable = false``, so staging quarantines it.
 
 Memory is constant in the file size (one line at a time; the file is read twice when its profile
 is not given). Standard library only (plus ``lake_landing`` for the file profile).
@@ -31,10 +33,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, NamedTuple, Protocol
 
-from lake_landing import CHUNK_SIZE, ContentProfile, ContentProfiler
+from lake_landing import CHUNK_SIZE, LINE_TEXT_LIMIT, ContentProfile, ContentProfiler
 
 SUFFIX = ".lines.jsonl.gz"
 BOM = b"\xef\xbb\xbf"
+_PRINTABLE_ASCII = bytes(range(0x20, 0x7F))
 
 
 class Readable(Protocol):
@@ -42,18 +45,28 @@ class Readable(Protocol):
 
 
 class Line(NamedTuple):
-    """One row of the line index."""
+    """One row of the line index: at most LINE_TEXT_LIMIT characters of the line's text, and
+    the full text's length (a cut line is not readable)."""
 
     line_number: int
     line_text: str | None
     is_readable: bool
+    line_length: int | None = None
 
     def as_json(self) -> str:
         text = json.dumps(self.line_text, ensure_ascii=False)
         readable = "true" if self.is_readable else "false"
+        length = "null" if self.line_length is None else str(self.line_length)
         return (
-            f'{{"line_number": {self.line_number}, "line_text": {text}, "is_readable": {readable}}}'
+            f'{{"line_number": {self.line_number}, "line_text": {text}, '
+            f'"is_readable": {readable}, "line_length": {length}}}'
         )
+
+
+def _bounded(number: int, text: str | None, readable: bool, length: int | None) -> Line:
+    if text is None or length is None or length <= LINE_TEXT_LIMIT:
+        return Line(number, text, readable, length)
+    return Line(number, text[:LINE_TEXT_LIMIT], False, length)
 
 
 def index_name(file_name: str) -> str:
@@ -114,9 +127,19 @@ def iter_stream_lines(src: Readable, readable_file: bool) -> Iterator[Line]:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            yield Line(number, escape_bytes(raw), False)
+            # a byte outside printable ASCII is shown as 4 characters (\xNN): escaping the
+            # first LINE_TEXT_LIMIT bytes gives at least the characters that are kept
+            length = len(raw) + 3 * (len(raw) - _printable_ascii_count(raw))
+            yield _bounded(number, escape_bytes(raw[:LINE_TEXT_LIMIT]), False, length)
             continue
-        yield Line(number, None if readable_file and not text else text, True)
+        if readable_file and not text:
+            yield Line(number, None, True, None)
+        else:
+            yield _bounded(number, text, True, len(text))
+
+
+def _printable_ascii_count(raw: bytes) -> int:
+    return len(raw) - len(raw.translate(None, _PRINTABLE_ASCII))
 
 
 class _Prepend:

@@ -29,7 +29,8 @@
             "select run_id, cast(ingest_date as varchar) as ingest_date, file_name,"
             ~ " utf8_valid and not coalesce(contains_soh, false)"
             ~ " and coalesce(line_endings, 'mixed') <> 'mixed' as is_line_readable,"
-            ~ " coalesce(odd_quote_lines, 1) > 0 as may_span_lines"
+            ~ " coalesce(odd_quote_lines, 1) > 0 as may_span_lines,"
+            ~ " line_size_bound, line_text_limit"
             ~ " from (" ~ duckdb__raw_manifest_select(manifest_glob) ~ ") order by run_id"
         ).rows -%}
     {%- endif -%}
@@ -56,7 +57,8 @@
             cast(null as bigint) as line_number,
             cast(null as varchar) as line_text,
             cast(null as boolean) as is_readable,
-            cast(null as boolean) as may_span_lines
+            cast(null as boolean) as may_span_lines,
+            cast(null as bigint) as line_length
         where false
     {%- endfor %};
 {% endmacro %}
@@ -68,6 +70,7 @@
         'line_count': 'bigint', 'header': 'varchar', 'header_matches_contract': 'boolean',
         'header_fingerprint': 'varchar', 'utf8_valid': 'boolean',
         'contains_soh': 'boolean', 'odd_quote_lines': 'bigint', 'line_endings': 'varchar',
+        'physical_lines': 'bigint', 'line_size_bound': 'bigint', 'line_text_limit': 'bigint',
         'contract_version': 'varchar',
     } -%}
     {%- if manifest_glob is none -%}
@@ -99,11 +102,34 @@
     those are, and they are split from their bytes instead, on CRLF, LF or a bare CR like the
     reader - slower, but no line is lost and bad lines keep a readable, escaped text. -#}
 {% macro duckdb__raw_lines_select(run, path) -%}
+    {%- set limit = run[6] | int if run[6] is not none else none -%}
+    {%- if limit is none %}
+        select *, length(line_text) as line_length
+        from ({{ duckdb__raw_file_lines(run, path) }})
+    {%- else %}
+        {#- the first line_text_limit characters of a line (the loader's bound, recorded in the
+            manifest; the S3 loader's line index keeps the same), its full length beside them; a
+            cut line is not readable, so staging quarantines it -#}
+        select
+            run_id,
+            ingest_date,
+            source_file,
+            line_number,
+            substring(line_text, 1, {{ limit }}) as line_text,
+            is_readable and coalesce(length(line_text), 0) <= {{ limit }} as is_readable,
+            may_span_lines,
+            length(line_text) as line_length
+        from ({{ duckdb__raw_file_lines(run, path) }})
+    {%- endif %}
+{%- endmacro %}
+
+{% macro duckdb__raw_file_lines(run, path) -%}
     {%- set run_id, ingest_date, file_name, is_line_readable = run[0], run[1], run[2], run[3] -%}
     {#- a file without a line holding an odd number of double quotes (the manifest says; older
         manifests: assume it has one) cannot hold a multi-line record: staging skips the
         quoted-span search for it -#}
     {%- set may_span_lines = 'true' if run[4] else 'false' -%}
+    {%- set line_size_bound = run[5] | int if run[5] is not none else none -%}
     {%- if is_line_readable -%}
         select
             '{{ run_id }}' as run_id,
@@ -121,6 +147,11 @@
             delim = chr(1),
             quote = '',
             escape = '',
+            {%- if line_size_bound is not none %}
+            {#- the reader's default (2 MB) would fail on a longer line, or drop a long last
+                line without a word: the loader measured the file's lines -#}
+            max_line_size = {{ [line_size_bound + 2, 2097152] | max }},
+            {%- endif %}
             strict_mode = false
         ) with ordinality as lines
     {%- else -%}
@@ -172,11 +203,38 @@
     OpenCSVSerDe) are for audit queries only. -#}
 {% macro athena__create_raw_relations() %}
     {%- if execute -%}
+        {%- set upgraded = [] -%}
         {%- for statement in athena_raw_ddl_statements() -%}
+            {%- if statement.strip().startswith('create or replace view') and not upgraded -%}
+                {%- do athena_add_later_raw_columns() -%}
+                {%- do upgraded.append(true) -%}
+            {%- endif -%}
             {%- do run_query(statement) -%}
         {%- endfor -%}
     {%- endif -%}
     {{ return('') }}
+{% endmacro %}
+
+{#- `create external table if not exists` leaves a table created by an earlier release as it
+    was: the columns added since are added to it here (Glue keeps the columns of the partitions
+    registered before: their rows read NULL there, as an older loader wrote no such key). -#}
+{% macro athena_add_later_raw_columns() %}
+    {%- set schema = source('landing', 'transaction_lines').schema -%}
+    {%- set later = [
+        ('transaction_manifest_files', 'physical_lines', 'bigint'),
+        ('transaction_line_index', 'line_length', 'bigint'),
+    ] -%}
+    {%- for table, column, type in later -%}
+        {%- set found = run_query(
+            "select count(*) from information_schema.columns where table_schema = '"
+            ~ schema ~ "' and table_name = '" ~ table ~ "' and column_name = '" ~ column ~ "'"
+        ).columns[0].values()[0] -%}
+        {%- if found == 0 -%}
+            {%- do run_query(
+                'alter table ' ~ schema ~ '.' ~ table ~ ' add columns (' ~ column ~ ' ' ~ type ~ ')'
+            ) -%}
+        {%- endif -%}
+    {%- endfor -%}
 {% endmacro %}
 
 {#- The statements, one per Athena query; `dbt run-operation print_raw_ddl --target athena`
@@ -229,7 +287,8 @@
             utf8_valid boolean,
             contains_soh boolean,
             odd_quote_lines bigint,
-            contract_version string
+            contract_version string,
+            physical_lines bigint
         )
         partitioned by (ingest_date string, run_key string)
         row format serde 'org.openx.data.jsonserde.JsonSerDe'
@@ -241,7 +300,8 @@
         create external table if not exists {{ schema }}.transaction_line_index (
             line_number bigint,
             line_text string,
-            is_readable boolean
+            is_readable boolean,
+            line_length bigint
         )
         partitioned by (ingest_date string, run_id string)
         row format serde 'org.openx.data.jsonserde.JsonSerDe'
@@ -279,7 +339,9 @@
             -- as on DuckDB: a file without a line holding an odd number of double quotes cannot
             -- hold a multi-line record, and staging skips the quoted-span search for it (the
             -- loader's manifest says; an older manifest: assume it can)
-            coalesce(manifests.odd_quote_lines, 1) > 0 as may_span_lines
+            coalesce(manifests.odd_quote_lines, 1) > 0 as may_span_lines,
+            -- the loader keeps a line's first characters and its full length (line_index.py)
+            lines.line_length
         from {{ schema }}.transaction_line_index as lines
         left join {{ schema }}.transaction_manifest_files as manifests
             on
@@ -321,7 +383,8 @@
             utf8_valid,
             contains_soh,
             odd_quote_lines,
-            contract_version
+            contract_version,
+            physical_lines
         from {{ schema }}.transaction_manifest_files
         {#- the loader's visible copy of _manifest.json: Trino's Hive reader, Athena's engine,
             skips objects whose name starts with _ or . #}

@@ -207,6 +207,7 @@ final as (
         source_line_count,
         landed_at,
         case when record_status = 'quarantined' then record_text end as record_text,
+        case when record_status = 'quarantined' then record_length end as record_length,
         {%- for column in transaction_file_columns() %}
         case
             when record_status = 'quarantined' then {{ column.column }}_raw

@@ -281,3 +281,44 @@ def test_writes_of_more_than_100_partitions(
         "select customer_id from wide_raw.transactions_csv where transaction_id = 'T99998'"
     )
     assert account == "ACC\\7"
+
+
+def test_raw_tables_of_an_earlier_release_get_the_new_columns(
+    athena: AthenaStandIn, tmp_path: Path
+) -> None:
+    """`create external table if not exists` keeps a raw table an earlier release created: the
+    columns added since (the loader's line count, a line's full length) are added to it, and the
+    views over it read them."""
+    schema = "upgrade"
+    env = athena_env(athena, tmp_path / "aws-home", schema=schema)
+    raw = f"s3://{BUCKET}/{schema}/raw/"
+    for sql in (
+        f"create database if not exists {schema}_raw",
+        f"create external table {schema}_raw.transaction_manifest_files ("
+        "run_id string, landed_at string, source_path string, file_name string, bytes bigint,"
+        " sha256 string, line_count bigint, header string, header_matches_contract boolean,"
+        " header_fingerprint string, utf8_valid boolean, contains_soh boolean,"
+        " odd_quote_lines bigint, contract_version string)"
+        " partitioned by (ingest_date string, run_key string)"
+        " row format serde 'org.openx.data.jsonserde.JsonSerDe'"
+        f" location '{raw}transaction_manifests/'",
+        f"create external table {schema}_raw.transaction_line_index ("
+        "line_number bigint, line_text string, is_readable boolean)"
+        " partitioned by (ingest_date string, run_id string)"
+        " row format serde 'org.openx.data.jsonserde.JsonSerDe'"
+        f" location '{raw}transaction_line_index/'",
+    ):
+        query = athena.run(sql, f"{schema}_raw")
+        assert query.state == "SUCCEEDED", query.error
+    dbt_athena(athena, env, tmp_path / "target", "run-operation", "create_raw_relations")
+    _, columns = athena.query(
+        "select table_name, column_name from awsdatacatalog.information_schema.columns"
+        f" where table_schema = '{schema}_raw'"
+        " and column_name in ('physical_lines', 'line_length')"
+    )
+    assert sorted(columns) == [
+        ("transaction_line_index", "line_length"),
+        ("transaction_lines", "line_length"),
+        ("transaction_manifest_files", "physical_lines"),
+        ("transaction_manifests", "physical_lines"),
+    ]

@@ -30,6 +30,7 @@ plain_file_lines as (
         line_number,
         line_text,
         is_readable,
+        line_length,
         landed_at
     from {{ ref('base_landing__transaction_lines') }}
     where line_number > 1 and not coalesce(may_span_lines, true)
@@ -43,6 +44,7 @@ quoted_file_lines as (
         line_number,
         line_text,
         is_readable,
+        line_length,
         landed_at
     from {{ ref('base_landing__transaction_lines') }}
     where line_number > 1 and coalesce(may_span_lines, true)
@@ -99,9 +101,11 @@ headers as (
     from header_positions
 ),
 
--- a quoted field may span lines: a line with an odd number of quotes that is shaped like the
--- start or the end of such a field opens or closes a span (a stray quote in an unquoted field
--- does not)
+-- a quoted field may span lines. Only a line with an odd number of quotes can open or close one:
+-- shaped like the start of such a field (a quote at the start of a field, not closed), it flips
+-- the state (outside: opens; inside: the field ends there); shaped only like its end (the rest
+-- of a quoted field, a quote, then fields), it ends an open field and opens none (outside, it is
+-- a stray quote: an error of its own line). Other lines keep the state.
 data_lines as (
     select
         run_id,
@@ -109,56 +113,94 @@ data_lines as (
         source_file,
         line_number,
         is_readable,
+        line_length,
         landed_at,
         coalesce(line_text, '') as line_text,
         case
-            when strpos(line_text, '"') = 0 then false
-            when (length(line_text) - length(replace(line_text, '"', ''))) % 2 = 0 then false
-            when {{ csv_opens_multiline_field('line_text') }} then true
-            else coalesce({{ csv_closes_multiline_field('line_text') }}, false)
-        end as has_odd_quotes
+            when strpos(line_text, '"') = 0 then 'none'
+            when (length(line_text) - length(replace(line_text, '"', ''))) % 2 = 0 then 'none'
+            when {{ csv_opens_multiline_field('line_text') }} then 'flip'
+            when coalesce({{ csv_closes_multiline_field('line_text') }}, false) then 'close'
+            else 'none'
+        end as quote_role
     from quoted_file_lines
 ),
 
-quote_counts as (
+quote_flips as (
     select
         *,
-        sum(case when has_odd_quotes then 1 else 0 end) over (
+        sum(case when quote_role = 'flip' then 1 else 0 end) over (
             partition by run_id
             order by line_number
             rows between unbounded preceding and current row
-        ) as odd_lines_so_far,
-        sum(case when has_odd_quotes then 1 else 0 end) over (
-            partition by run_id
-        ) as odd_lines_in_file
+        ) as flips_so_far
     from data_lines
 ),
 
--- span_key: the running count at the line that opened the span; NULL outside spans. A span still
--- open at the end of the file is an unterminated quote: its lines stand alone (the opening line
--- then fails to parse) so that the rest of the file is not swallowed.
-spans as (
+-- the state before a line: the parity of the flips since the last closing line before it (that
+-- line's flip count is packed into the running maximum as its parity)
+quote_closes as (
+    select
+        *,
+        max(
+            case when quote_role = 'close' then line_number * 2 + flips_so_far % 2 end
+        ) over (
+            partition by run_id
+            order by line_number
+            rows between unbounded preceding and 1 preceding
+        ) as last_close_before
+    from quote_flips
+),
+
+quote_states as (
+    select
+        *,
+        (
+            flips_so_far
+            - case when quote_role = 'flip' then 1 else 0 end
+            + coalesce(last_close_before % 2, 0)
+        ) % 2 = 1 as is_inside_before
+    from quote_closes
+),
+
+-- a line outside any field starts a record; the lines inside one continue it
+record_starts as (
     select
         *,
         case
-            when odd_lines_so_far % 2 = 1 then odd_lines_so_far
-            when has_odd_quotes then odd_lines_so_far - 1
-        end as opening_count
-    from quote_counts
+            when quote_role = 'close' then false
+            when quote_role = 'flip' then not is_inside_before
+            else is_inside_before
+        end as is_inside_after,
+        sum(case when is_inside_before then 0 else 1 end) over (
+            partition by run_id
+            order by line_number
+            rows between unbounded preceding and current row
+        ) as record_number
+    from quote_states
 ),
 
-line_spans as (
+-- a field still open at the end of the file is an unterminated quote: the lines of its record
+-- stand alone (the opening line then fails to parse) so that the rest of the file is not
+-- swallowed
+line_records as (
     select
         *,
         case
-            when not (odd_lines_in_file % 2 = 1 and opening_count = odd_lines_in_file)
-                then opening_count
-        end as span_key
-    from spans
+            when
+                record_number = max(record_number) over (partition by run_id)
+                and max(line_number * 2 + case when is_inside_after then 1 else 0 end) over (
+                    partition by run_id
+                ) % 2 = 1
+                then null
+            else record_number
+        end as record_key
+    from record_starts
 ),
 
--- one record per line outside spans, one per span; grouping (not a second read of line_spans)
--- keeps the spans a single streamed pass
+-- one record per line outside fields, one per multi-line record; grouping (not a second read of
+-- line_records) keeps the records a single streamed pass. A blank line is a record only inside a
+-- field.
 quoted_file_records as (
     select
         run_id,
@@ -168,16 +210,18 @@ quoted_file_records as (
         min(line_number) as line_number,
         {{ dbt.listagg('line_text', 'chr(10)', 'order by line_number') }} as record_text,
         bool_and(is_readable) as is_readable,
-        sum(case when line_text <> '' then 1 else 0 end) as source_line_count
-    from line_spans
-    where span_key is not null or line_text <> ''
+        sum(case when line_text <> '' then 1 else 0 end) as source_line_count,
+        -- the record's characters as received, its lines joined by line breaks
+        sum(coalesce(line_length, 0)) + count(*) - 1 as record_length
+    from line_records
+    where line_text <> '' or (is_inside_before and record_key is not null)
     group by
         run_id,
         ingest_date,
         source_file,
         landed_at,
-        span_key,
-        case when span_key is null then line_number end
+        record_key,
+        case when record_key is null then line_number end
 ),
 
 records as (
@@ -189,7 +233,8 @@ records as (
         line_text as record_text,
         is_readable,
         landed_at,
-        1 as source_line_count
+        1 as source_line_count,
+        line_length as record_length
     from plain_file_lines
     where line_text <> ''
     union all
@@ -201,7 +246,8 @@ records as (
         record_text,
         is_readable,
         landed_at,
-        source_line_count
+        source_line_count,
+        record_length
     from quoted_file_records
 ),
 
@@ -213,6 +259,7 @@ split_records as (
         records.line_number,
         records.record_text,
         records.source_line_count,
+        records.record_length,
         records.landed_at,
         headers.matches_contract,
         headers.field_count,
@@ -247,6 +294,7 @@ received as (
         line_number,
         record_text,
         source_line_count,
+        record_length,
         landed_at,
         {%- for column in file_columns %}
         case
@@ -385,6 +433,7 @@ final as (
         landed_at,
         record_text,
         source_line_count,
+        record_length,
         {%- for column in file_columns %}
         {{ column.column }}_raw,
         {%- endfor %}

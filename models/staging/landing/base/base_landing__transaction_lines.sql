@@ -24,7 +24,8 @@ lines as (
         line_number,
         line_text,
         is_readable,
-        may_span_lines
+        may_span_lines,
+        line_length
     from {{ source('landing', 'transaction_lines') }}
     where {{ new_runs_only() }}
 ),
