@@ -23,11 +23,12 @@ def test_line_index_equals_duckdb_transaction_lines(lake: Lake) -> None:
     lake.dbt("run", "--select", "stg_landing__runs")
     for result in landed:
         rows = lake.query(
-            "select line_number, line_text, is_readable from main_raw.transaction_lines"
+            "select line_number, line_text, is_readable, line_length"
+            " from main_raw.transaction_lines"
             f" where run_id = '{result['run_id']}' order by line_number"
         )
         ours = [
-            (line.line_number, line.line_text, line.is_readable)
+            (line.line_number, line.line_text, line.is_readable, line.line_length)
             for line in iter_lines(result["path"])
         ]
         assert ours == rows, result["source"]
@@ -60,10 +61,15 @@ def test_write_line_index_is_gzip_json_lines(tmp_path: Path) -> None:
     with gzip.open(dst, "rt", encoding="utf-8") as lines:
         records = [json.loads(line) for line in lines]
     assert records == [
-        {"line_number": 1, "line_text": "h", "is_readable": True},
-        {"line_number": 2, "line_text": "ok é", "is_readable": True},
-        {"line_number": 3, "line_text": 'bad \\xFF\\x01"\\', "is_readable": False},
+        {"line_number": 1, "line_text": "h", "is_readable": True, "line_length": 1},
+        {"line_number": 2, "line_text": "ok é", "is_readable": True, "line_length": 4},
+        {
+            "line_number": 3,
+            "line_text": 'bad \\xFF\\x01"\\',
+            "is_readable": False,
+            "line_length": 14,
+        },
     ]
-    assert list(iter_lines(src))[2] == Line(3, 'bad \\xFF\\x01"\\', False)
+    assert list(iter_lines(src))[2] == Line(3, 'bad \\xFF\\x01"\\', False, 14)
     with pytest.raises(FileExistsError):
         write_line_index(src, dst)
