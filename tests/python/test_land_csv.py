@@ -39,6 +39,9 @@ MANIFEST_KEYS = {
     "contains_soh",
     "odd_quote_lines",
     "line_endings",
+    "physical_lines",
+    "line_size_bound",
+    "line_text_limit",
     "contract_version",
 }
 HEADER = "TransactionID,CustomerID,TransactionAmount,Currency,TransactionTimestamp"
@@ -249,6 +252,9 @@ def test_manifest_has_exact_keys_and_consistent_values(tmp_path: Path, root: Pat
     assert manifest["bytes"] == len(GOOD)
     assert manifest["sha256"] == hashlib.sha256(GOOD).hexdigest()
     assert manifest["line_count"] == 2
+    assert manifest["physical_lines"] == 2
+    assert manifest["line_size_bound"] >= len(HEADER)
+    assert manifest["line_text_limit"] == ll.LINE_TEXT_LIMIT
     assert manifest["header"] == HEADER
     assert manifest["utf8_valid"] is True
     assert manifest["contract_version"] == "1.0.0"
