@@ -32,6 +32,7 @@ from lake_landing import (
     display_path,
     land_file,
     land_file_into,
+    unforeseen_failure,
 )
 
 __all__ = ["LandingError", "build_parser", "land_file", "main"]
@@ -196,8 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             record = land(Path(arg))
         except LandingError as exc:
             record = _error_record(shown, str(exc))
-        except Exception as exc:  # one bad file must not stop the others
-            record = _error_record(shown, f"unexpected {type(exc).__name__}: {exc}")
+        except Exception as exc:  # one bad file must not stop the others; one line, no traceback
+            record = _error_record(shown, unforeseen_failure("landing it", exc))
         record["source"] = shown
         if record["status"] == "error":
             exit_code = 1
