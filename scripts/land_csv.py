@@ -29,6 +29,7 @@ from jsonlog import configure_logging, emit, json_logs
 from lake_landing import (
     LandingError,
     LocalLake,
+    describe_exception,
     display_path,
     land_file,
     land_file_into,
@@ -161,7 +162,7 @@ def _s3_lander(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Lan
         lake = S3Lake(bucket, prefix, options)
         catalog = _glue_catalog(database, lake.objects.uri(lake.transactions_prefix))
     except Exception as exc:  # broken AWS configuration: every file fails the same way
-        message = f"cannot set up the AWS clients: {type(exc).__name__}: {exc}"
+        message = f"cannot set up the AWS clients: {describe_exception(exc)}"
 
         def refuse(source: Path) -> dict[str, Any]:
             raise LandingError(message)
