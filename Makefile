@@ -23,7 +23,7 @@ LOCKED := $(BIN)/python scripts/warehouse_lock.py --lake-root $(LAKE_ROOT) --wai
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 .PHONY: help install lock demo docs browser trino test test-slow test-athena bench bench-athena lint pytest \
-  clean prod local-prod-up local-prod-down parity
+  clean clean-warehouse prod local-prod-up local-prod-down parity
 
 help:
 	@echo "make demo   - sample data -> lake -> dbt build on DuckDB ($(LAKE_ROOT)/warehouse.duckdb)"
@@ -35,7 +35,10 @@ help:
 	@echo "make parity FILES=\"a.csv b.csv\" - build the files on DuckDB and the local Athena, compare the marts"
 	@echo "make trino  - install Trino $(TRINO_VERSION) from Maven Central (cached; make test does it)"
 	@echo "make test-athena | bench ROWS=N | bench-athena ROWS=N - Athena tests; speed; bytes read"
-	@echo "make install | lint | pytest | browser | clean | lock"
+	@echo "make install | lint | pytest | browser | lock"
+	@echo "make clean  - delete build artefacts only: target logs $(SITE_DIR) test-reports (never the lake)"
+	@echo "make clean-warehouse - delete the DuckDB warehouse $(LAKE_ROOT)/warehouse.duckdb (+ .wal, .tmp);"
+	@echo "                       raw/ is the record and is never deleted: the next build rebuilds from it"
 
 # Quick when nothing changed: the stamp is newer than the lock. The lock is installed with uv
 # (its pinned version, from the lock): about 14 s on a fresh venv where pip takes about 48 s.
@@ -207,8 +210,19 @@ prod:
 	$(BIN)/python scripts/publish.py --s3-uri "$(LAKE_S3_URI)" --target-path target $(SSE_ARGS); \
 	exit $$rc
 
+# Build artefacts only. The lake is never removed by a target: its raw/ files are the record (no
+# target or script deletes them), and the warehouse has its own target below.
 clean:
-	rm -rf target logs $(LAKE_ROOT) $(SITE_DIR) test-reports
+	rm -rf target logs $(SITE_DIR) test-reports
+
+# The DuckDB warehouse (and its write-ahead log and spill directory), nothing else: the next build
+# rebuilds every table from raw/. Taken under the warehouse lock, so a running build is never
+# pulled from under its feet (it refuses with one line instead, exit 75).
+clean-warehouse:
+	@test -n "$(strip $(LAKE_ROOT))" || { echo "clean-warehouse: LAKE_ROOT is empty"; exit 2; }
+	@test -x $(BIN)/python || { echo "clean-warehouse: run make install first"; exit 2; }
+	@echo "clean-warehouse: removing $(WAREHOUSE) $(WAREHOUSE).wal $(WAREHOUSE).tmp (raw/ is kept)"
+	@$(LOCKED) rm -rf -- $(WAREHOUSE) $(WAREHOUSE).wal $(WAREHOUSE).tmp
 
 # ---------------------------------------------------------------------------------------------
 # Production, locally: the Athena stand-in (moto for S3, Glue and STS; Trino for the queries) in a

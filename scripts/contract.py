@@ -141,6 +141,8 @@ def _contract_column(name: str, spec: Any, required: bool) -> ContractColumn:
 def header_names(header: str) -> list[str]:
     """The column names of a CSV header line: BOM dropped, CSV quoting applied, names trimmed."""
     line = header.removeprefix(BOM).rstrip("\r\n")
+    if len(line) >= csv.field_size_limit():  # the loader keeps headers up to 1 MiB
+        csv.field_size_limit(len(line) + 1)
     fields = next(csv.reader([line]), [])
     return [name.strip() for name in fields]
 

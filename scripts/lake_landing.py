@@ -62,7 +62,7 @@ class ContentProfile:
 
     size: int
     sha256: str
-    line_count: int
+    line_count: int  # = physical_lines (below); the manifest's older name, kept for its readers
     header: str | None
     utf8_valid: bool
     contains_soh: bool  # the control byte 0x01 (SOH), which dbt's line reader reserves
@@ -70,7 +70,8 @@ class ContentProfile:
     line_endings: str  # "lf", "crlf", "mixed" (both, or a bare CR) or "none"
     # The lines as the raw layer splits them (CRLF, LF or a bare CR ends one; a last line without
     # a break counts; a BOM alone is no line): counted from the bytes, independently of any
-    # reader, so the build can check that its reader saw every line.
+    # reader, so the build can check that its reader saw every line. A key of its own in the
+    # manifest: line_count of an older loader counted LF only, so older runs are not compared.
     physical_lines: int = 0
     # At least as many bytes as the longest LF-terminated line holds (exact for a line longer
     # than a read chunk, 1 MiB): the line size the warehouse's CSV reader must accept.
@@ -294,6 +295,28 @@ class LocalLake:
         return str(target)
 
 
+def describe_exception(exc: BaseException) -> str:
+    """An exception in words (never just its class name): for failures nobody foresaw."""
+    if isinstance(exc, KeyError):
+        return f"a value it needs is missing ({exc.args[0] if exc.args else 'unnamed'})"
+    if isinstance(exc, MemoryError):
+        return "it ran out of memory"
+    if isinstance(exc, UnicodeError):
+        return f"text it could not decode or encode ({exc})"
+    if isinstance(exc, RecursionError):
+        return "it nested too deeply"
+    text = str(exc).strip().splitlines()
+    return text[0] if text else "it stopped without saying why"
+
+
+def unforeseen_failure(doing: str, exc: BaseException) -> str:
+    """The one-line message of a failure the loader does not handle on purpose."""
+    return (
+        f"not landed, nothing written: the loader failed while {doing}: "
+        f"{describe_exception(exc)} (a loader bug: please report it with this file)"
+    )
+
+
 def sanitize_file_name(name: str) -> str:
     """Landed file name: [A-Za-z0-9._-] only, no leading dot, lower-case ``.csv`` suffix.
 
@@ -363,7 +386,6 @@ class ContentProfiler:
     def __init__(self) -> None:
         self._sha = hashlib.sha256()
         self._size = 0
-        self._newlines = 0
         self._last_byte = b""
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
         self._utf8_valid = True
@@ -382,7 +404,6 @@ class ContentProfiler:
         self._track_line_size(chunk)
         self._sha.update(chunk)
         self._size += len(chunk)
-        self._newlines += chunk.count(b"\n")
         split_crlf = self._last_byte == b"\r" and chunk[:1] == b"\n"
         self._last_byte = chunk[-1:]
         self._contains_soh = self._contains_soh or b"\x01" in chunk
@@ -395,8 +416,8 @@ class ContentProfiler:
                 self._decoder.decode(chunk)
             except UnicodeDecodeError:
                 self._utf8_valid = False
-        if not self._head_done:
-            newline = chunk.find(b"\n")
+        if not self._head_done:  # the first line ends at its first CR or LF, as lines do
+            newline = _first_break(chunk, 0, len(chunk))
             part = chunk if newline < 0 else chunk[:newline]
             if len(self._head) + len(part) > HEADER_MAX_BYTES:
                 self._head_too_long = True
@@ -418,7 +439,7 @@ class ContentProfiler:
         self._line_size_bound = max(self._line_size_bound, self._since_lf)
 
     def _physical_lines(self) -> int:
-        breaks = self._crlf + (self._lf - self._crlf) + (self._cr - self._crlf)
+        breaks = self._lf + self._cr - self._crlf
         only_a_bom = breaks == 0 and bytes(self._head) == b"\xef\xbb\xbf"
         tail = self._size > 0 and self._last_byte not in (b"\n", b"\r") and not only_a_bom
         return breaks + int(tail)
@@ -432,22 +453,23 @@ class ContentProfiler:
         header: str | None = None
         if self._size and not self._head_too_long:
             try:
-                header = bytes(self._head).removesuffix(b"\r").decode("utf-8")
+                header = bytes(self._head).decode("utf-8")
             except UnicodeDecodeError:
                 header = None
             else:
                 header = header.removeprefix("\ufeff")
-        unterminated = 1 if self._size and self._last_byte != b"\n" else 0
+        # Lines end at CRLF, LF or a bare CR (one break each), as the raw layer splits them.
+        lines = self._physical_lines()
         return ContentProfile(
             size=self._size,
             sha256=self._sha.hexdigest(),
-            line_count=self._newlines + unterminated,
+            line_count=lines,
             header=header,
             utf8_valid=self._utf8_valid,
             contains_soh=self._contains_soh,
             odd_quote_lines=self._odd_quotes.result(),
             line_endings=self._line_endings(),
-            physical_lines=self._physical_lines(),
+            physical_lines=lines,
             line_size_bound=self._line_size_bound,
         )
 
@@ -581,6 +603,7 @@ def land_file_into(source: Path | str, lake: LakeBackend) -> dict[str, Any]:
     source = Path(source)
     staging: Path | None = None
     committed = False
+    doing = "reading the file"  # for the words of a failure nobody foresaw
     try:
         with open_source(source) as src:
             if not source.name.lower().endswith(".csv"):
@@ -591,9 +614,11 @@ def land_file_into(source: Path | str, lake: LakeBackend) -> dict[str, Any]:
                     "not a CSV: NUL byte in the first 64 KiB (binary or UTF-16 content)"
                 )
             file_name = sanitize_file_name(source.name)
+            doing = "copying the file into the lake's staging area"
             staging = lake.new_staging_dir()
             profile = copy_and_profile(head, src, staging / file_name)
 
+        doing = "checking whether its content was landed before"
         with lake.lock():
             existing = lake.find_landed(profile.sha256)
             if existing is not None:
@@ -604,12 +629,18 @@ def land_file_into(source: Path | str, lake: LakeBackend) -> dict[str, Any]:
             run_id = new_run_id(landed_at)
             while lake.run_exists(ingest_date, run_id):
                 run_id = new_run_id(landed_at)
+            doing = "writing the run's manifest (header check, line count)"
             manifest = build_manifest(source, file_name, profile, ingest_date, run_id, landed_at)
             _write_manifest(staging / MANIFEST_NAME, manifest)
+            doing = "committing the run"
             run_location = lake.commit(staging, ingest_date, run_id)
             committed = True
+    except LandingError:
+        raise
     except OSError as exc:
         raise LandingError(f"landing failed: {exc}") from exc
+    except Exception as exc:  # a loader bug: still one line, and nothing of the file is landed
+        raise LandingError(unforeseen_failure(doing, exc)) from exc
     finally:
         if staging is not None and not committed:
             lake.discard_staging(staging)

@@ -75,6 +75,7 @@ from lake_landing import (
     parse_run_time,
     sanitize_file_name,
     skipped_result,
+    unforeseen_failure,
 )
 from line_index import index_name, is_line_readable, write_stream_index
 
@@ -934,16 +935,22 @@ def land_file_s3(source: Path | str, lake: S3Lake, catalog: Any = None) -> dict[
     staged: StagedFile | None = None
     location: str | None = None
     registration_error: str | None = None
+    doing = "reading the file"  # for the words of a failure nobody foresaw
     try:
         with open_source(source) as src:
             head = read_csv_head(source, src)
             size_hint = os.fstat(src.fileno()).st_size
+            doing = "reading the file and uploading it to staging"
             staged = lake.stage(head, src, sanitize_file_name(source.name), size_hint)
+        doing = "taking the lake's lock"
         with lake.lock() as lease:
             if catalog is not None:
+                doing = "registering earlier runs in Glue"
                 _register_missing(catalog, lake)
+            doing = "checking whether its content was landed before"
             existing = lake.find_landed(staged.profile.sha256)
             if existing is None:
+                doing = "writing the run's manifest (header check, line count)"
                 # Taken after the upload and under the lock: commit order = run_id order.
                 landed_at = _landing_moment(lake.latest_run_time())
                 ingest_date = landed_at.date().isoformat()
@@ -955,16 +962,22 @@ def land_file_s3(source: Path | str, lake: S3Lake, catalog: Any = None) -> dict[
                 manifest["line_index"] = lake.line_index_key(
                     ingest_date, run_id, staged.file_name
                 ).removeprefix(lake.raw_prefix)
+                doing = "writing the run (data, line index, manifest)"
                 try:
                     location = lake.commit(staged, ingest_date, run_id, manifest, lease)
                 except AlreadyLanded as lost:
                     existing = lost.run
                 else:
+                    doing = "registering the run in Glue"
                     registration_error = _register(catalog, ingest_date, run_id)
+    except LandingError:
+        raise
     except (ClientError, BotoCoreError) as exc:
         raise LandingError(f"S3 request failed: {exc}") from exc
     except OSError as exc:
         raise LandingError(f"landing failed: {exc}") from exc
+    except Exception as exc:  # a loader bug: still one line; commit() removed what it wrote
+        raise LandingError(unforeseen_failure(doing, exc)) from exc
     finally:
         if staged is not None:
             lake.discard(staged)

@@ -29,9 +29,11 @@ from jsonlog import configure_logging, emit, json_logs
 from lake_landing import (
     LandingError,
     LocalLake,
+    describe_exception,
     display_path,
     land_file,
     land_file_into,
+    unforeseen_failure,
 )
 
 __all__ = ["LandingError", "build_parser", "land_file", "main"]
@@ -160,7 +162,7 @@ def _s3_lander(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Lan
         lake = S3Lake(bucket, prefix, options)
         catalog = _glue_catalog(database, lake.objects.uri(lake.transactions_prefix))
     except Exception as exc:  # broken AWS configuration: every file fails the same way
-        message = f"cannot set up the AWS clients: {type(exc).__name__}: {exc}"
+        message = f"cannot set up the AWS clients: {describe_exception(exc)}"
 
         def refuse(source: Path) -> dict[str, Any]:
             raise LandingError(message)
@@ -196,8 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             record = land(Path(arg))
         except LandingError as exc:
             record = _error_record(shown, str(exc))
-        except Exception as exc:  # one bad file must not stop the others
-            record = _error_record(shown, f"unexpected {type(exc).__name__}: {exc}")
+        except Exception as exc:  # one bad file must not stop the others; one line, no traceback
+            record = _error_record(shown, unforeseen_failure("landing it", exc))
         record["source"] = shown
         if record["status"] == "error":
             exit_code = 1

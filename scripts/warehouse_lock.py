@@ -9,12 +9,14 @@ command starts and held until it ends (the command replaces this process and inh
 so its exit status is the command's own). When another build holds the lock, or another process
 has the DuckDB file open, it waits up to SECONDS (default 0) and then refuses with one line on
 stderr naming the warehouse and the holder, exit status 75 (EX_TEMPFAIL: try again later);
-nothing was run. Without this wrapper a second `dbt build` still cannot corrupt the warehouse
-(DuckDB's own file lock refuses it), but dbt reports that as a long traceback.
+nothing was run. The command runs with WAREHOUSE_LOCK_HELD set to the lock file.
 
-Why a wrapper and not something inside dbt: dbt opens the warehouse (to list schemas) before
-any on-run-start hook runs, and dbt-duckdb plugins are configured only after the DuckDB file is
-open, so nothing in the project can wait for, or explain, the lock before DuckDB refuses.
+A bare `dbt build` (not through this wrapper) is refused too, by the profile's dbt-duckdb plugin
+(scripts/warehouse_guard.py, ``check_warehouse`` below): dbt opens the warehouse (to list
+schemas) before any on-run-start hook runs, but dbt-duckdb lets a plugin see the connection's
+settings just before it opens the DuckDB file. There it fails with one line naming the warehouse
+and the running build (dbt's exit status 2) instead of DuckDB's lock error and a traceback. It
+does not wait: waiting is this wrapper's job.
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 PROG = "warehouse_lock"
 LOCK_NAME = ".warehouse.lock"
 WAREHOUSE_NAME = "warehouse.duckdb"
 EXIT_BUSY = 75  # EX_TEMPFAIL (sysexits.h)
+HELD_ENV = "WAREHOUSE_LOCK_HELD"  # set for the command: the lock file its process tree holds
 POLL_SECONDS = 0.5
 
 _DUCKDB_HOLDER_RE = re.compile(r"\(PID (\d+)\)")
@@ -75,21 +79,60 @@ def _take_flock(fd: int, lock_path: Path) -> None:
         raise Busy(f"another build is running ({_holder(lock_path)})") from None
 
 
-def _check_duckdb_file(warehouse: Path) -> None:
-    """Refuse when a process outside this wrapper (a notebook, a bare `dbt build`) has the
-    DuckDB file open: DuckDB allows one writing process per file."""
-    if not warehouse.exists():
-        return
+def _process_command(pid: str) -> str | None:
+    """The command line of a running process, where the system shows it (Linux /proc)."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    words = (word.decode("utf-8", "replace") for word in raw.split(b"\0"))
+    return " ".join(" ".join(words).split())[:200] or None  # one line
+
+
+def _open_duckdb_file(warehouse: Path | str, config: dict[str, Any] | None = None) -> Any:
+    """A read-write connection to the DuckDB file, or None when it cannot be opened for another
+    reason than the lock (the command itself will report that). Refuse when a process outside
+    this process (a notebook, a bare `dbt build`) has the file open: DuckDB allows one writing
+    process per file."""
     import duckdb
 
     try:
-        duckdb.connect(str(warehouse)).close()
+        return duckdb.connect(str(warehouse), read_only=False, config=dict(config or {}))
     except duckdb.Error as exc:
         if "could not set lock" not in str(exc).lower():
-            return  # not about the lock: the command itself will report it
+            return None
         match = _DUCKDB_HOLDER_RE.search(str(exc))
-        who = f"pid {match.group(1)}" if match else "another process"
-        raise Busy(f"the DuckDB file is open in {who}") from None
+        if match is None:
+            raise Busy("the DuckDB file is open in another process") from None
+        command = _process_command(match.group(1))
+        shown = f" ({command})" if command else ""
+        raise Busy(f"the DuckDB file is open in pid {match.group(1)}{shown}") from None
+
+
+def _check_duckdb_file(warehouse: Path) -> None:
+    if not warehouse.exists():
+        return
+    connection = _open_duckdb_file(warehouse)
+    if connection is not None:
+        connection.close()
+
+
+def check_warehouse(warehouse: Path | str, config: dict[str, Any] | None = None) -> Any:
+    """For a process about to open ``warehouse`` itself (a bare `dbt build`, through the
+    profile's plugin): raise ``Busy`` when another build holds the lake's lock (unless this
+    process runs under it: ``HELD_ENV``) or another process has the DuckDB file open. Returns
+    an open connection (with ``config``, so that the caller's own connection shares its
+    database and no other process can take the file in between; close it once the caller's
+    connection is open), or None when the file cannot be opened for another reason."""
+    warehouse = Path(warehouse)
+    lock_path = (warehouse.parent / LOCK_NAME).resolve()
+    if lock_path.exists() and os.environ.get(HELD_ENV) != str(lock_path):
+        fd = os.open(lock_path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            _take_flock(fd, lock_path)  # released at once: this process does not hold it
+        finally:
+            os.close(fd)
+    return _open_duckdb_file(warehouse, config)
 
 
 def acquire(lake_root: Path, wait: float) -> int:
@@ -151,6 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _record_holder(fd, command)
     os.set_inheritable(fd, True)  # the command holds the lock until it exits
     os.environ["LAKE_ROOT"] = str(lake_root)
+    os.environ[HELD_ENV] = str((lake_root / LOCK_NAME).resolve())
     try:
         os.execvp(command[0], command)
     except OSError as exc:

@@ -34,6 +34,13 @@
             ~ " from (" ~ duckdb__raw_manifest_select(manifest_glob) ~ ") order by run_id"
         ).rows -%}
     {%- endif -%}
+    {%- if runs | length == 0 -%}
+        {%- do warn_nothing_landed(
+            root,
+            'python scripts/land_csv.py --lake-root ' ~ root.rsplit('/raw/transactions', 1)[0]
+            ~ ' FILE.csv'
+        ) -%}
+    {%- endif -%}
     create schema if not exists {{ schema }};
     create or replace view {{ schema }}.transaction_manifests as
     {% if runs | length > 0 -%}
@@ -211,6 +218,20 @@
             {%- endif -%}
             {%- do run_query(statement) -%}
         {%- endfor -%}
+        {#- one small query (the manifests' copies only, no CSV byte): a build with no run
+            registered says so -#}
+        {%- set relation = source('landing', 'transaction_manifests') -%}
+        {%- set counted = run_query(
+            'select count(*) from ' ~ relation.schema ~ '.transaction_manifests'
+        ) -%}
+        {%- if counted.rows | length > 0 and counted.rows[0][0] == 0 -%}
+            {%- do warn_nothing_landed(
+                var('raw_s3_uri', env_var('RAW_S3_URI', 's3://change-me-lakehouse/raw/transactions/'))
+                ~ ' (no run registered in ' ~ relation.schema ~ '.transaction_manifests)',
+                'python scripts/land_csv.py --s3-uri s3://BUCKET/PREFIX --glue-database '
+                ~ relation.schema ~ ' FILE.csv'
+            ) -%}
+        {%- endif -%}
     {%- endif -%}
     {{ return('') }}
 {% endmacro %}
@@ -235,6 +256,17 @@
             ) -%}
         {%- endif -%}
     {%- endfor -%}
+{% endmacro %}
+
+{#- A build over a lake where nothing has been landed succeeds with nothing to build: it says so
+    in one warning line (exit status stays 0; `--warn-error` makes it a failure). -#}
+{% macro warn_nothing_landed(where, how_to_land) %}
+    {#- not for `dbt run-operation create_raw_relations`, which make prod runs before landing -#}
+    {%- if flags.WHICH == 'run-operation' -%}{{ return('') }}{%- endif -%}
+    {%- do exceptions.warn(
+        'Warning: nothing has been landed in ' ~ where ~ ': this build has no data to build;'
+        ~ ' land a file first: ' ~ how_to_land
+    ) -%}
 {% endmacro %}
 
 {#- The statements, one per Athena query; `dbt run-operation print_raw_ddl --target athena`

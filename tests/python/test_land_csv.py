@@ -118,6 +118,10 @@ def root(tmp_path: Path) -> Path:
         (b"a\r\nb\r\n", 2),
         (b"\n\n", 2),
         (b"a\n\nb\n", 3),
+        (b"a\rb\r", 2),  # bare CR (classic Mac): one break each, as the raw layer splits
+        (b"a\rb", 2),
+        (b"\r\r", 2),
+        (b"a\r\r\nb\n\r", 4),
     ],
 )
 def test_line_count_counts_physical_lines(content: bytes, lines: int) -> None:
@@ -135,6 +139,8 @@ def test_line_count_counts_physical_lines(content: bytes, lines: int) -> None:
         (b"\xff,B\n1,2\n", None),
         ("Ümlaut,B\n".encode(), "Ümlaut,B"),
         (b"A,B\n\xff\n", "A,B"),
+        (b"A,B\r1,2\r", "A,B"),  # the first line ends at a bare CR too
+        (b"A,B\rC\n1,2\n", "A,B"),
     ],
 )
 def test_header_strips_bom_and_cr_and_is_null_when_empty_or_invalid(
@@ -635,6 +641,55 @@ def test_bad_inputs_are_refused_while_good_files_land(tmp_path: Path, root: Path
     [landed] = data_files(root)
     assert landed.read_bytes() == GOOD
     assert len(all_files(root)) == 2
+    assert incoming_leftovers(root) == []
+
+
+def test_classic_mac_file_lands_with_its_lines(tmp_path: Path, root: Path) -> None:
+    # Every line break a bare CR, the header's too: the loader used to fail on its header.
+    content = (HEADER + "\rT-0001,ACC001,1.00,EUR,2024-01-05T09:00:00Z\r\rT-0002,X\r").encode()
+    result = run_cli(write(tmp_path / "mac.csv", content), lake_root=root)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    [landed] = data_files(root)
+    assert landed.read_bytes() == content
+    manifest = manifest_of(landed)
+    assert manifest["header"] == HEADER
+    assert manifest["header_matches_contract"] is True
+    assert manifest["line_count"] == 4
+    assert manifest["line_endings"] == "mixed"  # so dbt splits it from its bytes, on CR too
+
+
+def test_header_with_a_field_longer_than_the_csv_limit_lands(tmp_path: Path, root: Path) -> None:
+    header = "A" * 200_000 + ",B"  # Python's csv module refuses fields over 128 KiB by default
+    result = run_cli(write(tmp_path / "wide.csv", f"{header}\n1,2\n".encode()), lake_root=root)
+    assert result.returncode == 0, result.stderr
+    manifest = manifest_of(data_files(root)[0])
+    assert manifest["header"] == header
+    assert manifest["header_matches_contract"] is False
+
+
+def test_unforeseen_failure_is_one_line_and_leaves_nothing(
+    tmp_path: Path, root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(*args: Any) -> dict[str, Any]:
+        raise KeyError("header_fingerprint")
+
+    monkeypatch.setattr(ll, "build_manifest", broken)
+    source = write(tmp_path / "t.csv", GOOD)
+
+    assert land_csv.main(["--lake-root", str(root), str(source)]) == 1
+
+    out, err = capsys.readouterr()
+    [record] = [json.loads(line) for line in out.splitlines()]
+    assert record["status"] == "error" and record["run_id"] is None
+    assert err.count("\n") == 1
+    assert err.startswith(f"land_csv: error: {source}: not landed, nothing written: ")
+    assert "while writing the run's manifest" in err
+    assert "a value it needs is missing (header_fingerprint)" in err
+    for jargon in ("unexpected", "KeyError", "Traceback"):
+        assert jargon not in err
+    assert all_files(root) == []
     assert incoming_leftovers(root) == []
 
 

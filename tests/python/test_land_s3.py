@@ -270,6 +270,50 @@ def test_sse_kms_sets_the_encryption_headers(s3: S3StandIn, tmp_path: Path, size
         assert head["SSEKMSKeyId"].endswith("alias/lake-raw")
 
 
+def test_classic_mac_file_lands_with_its_line_index(s3: S3StandIn, tmp_path: Path) -> None:
+    # Every line break a bare CR (the loader used to fail on its header): Athena reads the same
+    # lines as DuckDB, one per CR.
+    content = GOOD.replace(b"\n", b"\r") + b'T-0003,"A\rB",1.00,EUR,2024-01-05T09:00:00Z'
+    source = write(tmp_path / "mac.csv", content)
+
+    result = run_cli(s3, source)
+
+    assert result.returncode == 0, result.stderr
+    data_key = key_of(s3, records(result)[0]["path"])
+    assert s3.read(data_key) == content
+    manifest = manifest_for(s3, data_key)
+    assert manifest["header"] == HEADER.rstrip("\n")
+    assert manifest["header_matches_contract"] is True
+    assert manifest["line_endings"] == "mixed"
+    lines = read_line_index(s3, sidecar_key(data_key, "transaction_line_index", ".lines.jsonl.gz"))
+    assert [line.line_text for line in lines] == [
+        HEADER.rstrip("\n"),
+        "T-0001,ACC001,300.00,EUR,2024-01-05T09:00:00Z",
+        'T-0003,"A',
+        'B",1.00,EUR,2024-01-05T09:00:00Z',
+    ]
+    assert len(lines) == manifest["line_count"]
+
+
+def test_unforeseen_failure_is_one_line_and_leaves_nothing(
+    s3: S3StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any) -> tuple[str, str]:
+        raise ValueError("index writer broke")
+
+    monkeypatch.setattr(s3l.S3Lake, "_write_line_index", broken)
+
+    with pytest.raises(s3l.LandingError) as refused:
+        s3l.land_file_s3(write(tmp_path / "a.csv", GOOD), new_lake(s3))
+
+    message = str(refused.value)
+    assert message.startswith("not landed, nothing written: the loader failed while writing the")
+    assert "index writer broke" in message and "\n" not in message
+    assert "unexpected" not in message and "ValueError" not in message
+    assert s3.list_keys(RAW) == []
+    assert [k for k in s3.list_keys() if not k.endswith("raw/.lock")] == []
+
+
 # ------------------------------------------------------------------------------ refusals
 @pytest.mark.parametrize("kind", ["missing", "directory", "not-csv", "binary"])
 def test_bad_input_exits_1_and_writes_nothing(s3: S3StandIn, tmp_path: Path, kind: str) -> None:
