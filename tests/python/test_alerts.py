@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import acknowledge_alert
+import build_report
 import pytest
 from contract import header_fingerprint
 from dbt_harness import ROOT, Lake
@@ -194,6 +195,11 @@ def test_alerts_judge_the_latest_build_and_acknowledged_runs_stop_firing(
         ("schema_drift", bad["run_id"], "Ana Ops", "sender re-sent it fixed"),
         ("quarantine_rate", bad["run_id"], "Ana Ops", "checked again"),
     ]
+
+    # the run report lists them
+    report = build_report.build(lake.root, None, tmp_path / "site").read_text(encoding="utf-8")
+    assert report.count("sender re-sent it fixed") == 2 and "checked again" in report
+    assert "Alert acknowledgements (3)" in report
 
     # the names acknowledgements use are the `alert` arguments of the alert tests
     nodes = json.loads((lake.root / "target" / "manifest.json").read_text())["nodes"].values()
