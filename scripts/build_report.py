@@ -4,9 +4,10 @@
 Usage: python scripts/build_report.py [--lake-root DIR] [--static-docs FILE] [--site DIR]
 
 Reads the DuckDB warehouse (``DIR/warehouse.duckdb``; DIR: ``$LAKE_ROOT``, else ``./lake``):
-``run_metrics`` and ``fct_month_end_balances``. Writes ``SITE/report.html`` (rows per run,
-quarantine rate by reason over runs, month-end balance totals per month: inline SVG, a data
-table under each chart, no script and no network) and copies dbt's
+``run_metrics`` and ``fct_month_end_balances``, and the lake's alert acknowledgements
+(``DIR/acknowledgements/``, scripts/acknowledge_alert.py). Writes ``SITE/report.html`` (rows per
+run, quarantine rate by reason over runs, month-end balance totals per month: inline SVG, a data
+table under each chart, no script and no network; the acknowledgements as a table) and copies dbt's
 ``dbt docs generate --static`` page (default ``target/static_index.html``) to
 ``SITE/index.html``. The two pages link to each other. Exit 1 with a message naming the file
 when the warehouse or the docs page is missing.
@@ -26,6 +27,7 @@ from html import escape
 from pathlib import Path
 
 import duckdb
+from acknowledge_alert import read_acknowledgements
 from svg_charts import Chart, Series, bar_chart, compact, line_chart
 
 MARTS = "main_marts"
@@ -35,6 +37,7 @@ ALERT_RATE = 0.01
 MAX_CURRENCIES = 6
 DOCS_PAGE = "index.html"
 REPORT_PAGE = "report.html"
+ACKNOWLEDGEMENT_COLUMNS = ("alert", "run_id", "acknowledged_by", "acknowledged_at", "reason")
 
 
 class ReportError(Exception):
@@ -196,6 +199,20 @@ def balances_section(con: duckdb.DuckDBPyConnection) -> tuple[str, Table, int]:
     return chart, totals, len(ranked) - len(shown)
 
 
+def acknowledgements_section(acknowledgements: list[dict[str, object]]) -> str:
+    """The operators' alert acknowledgements, oldest first; a sentence when there is none."""
+    if not acknowledgements:
+        return "<p>No alert has been acknowledged.</p>"
+    table = Table(
+        [*ACKNOWLEDGEMENT_COLUMNS, "file_name"],
+        [
+            tuple(str(record.get(c, "")) for c in (*ACKNOWLEDGEMENT_COLUMNS, "file_name"))
+            for record in acknowledgements
+        ],
+    )
+    return html_table(f"Alert acknowledgements ({len(table.rows)})", table)
+
+
 def summary(runs: Table) -> str:
     index = {name: i for i, name in enumerate(runs.columns)}
 
@@ -233,7 +250,12 @@ caption { text-align: left; font-weight: bold; padding: .3rem 0; }
 """
 
 
-def render(con: duckdb.DuckDBPyConnection, warehouse: Path, built: datetime) -> str:
+def render(
+    con: duckdb.DuckDBPyConnection,
+    warehouse: Path,
+    built: datetime,
+    acknowledgements: list[dict[str, object]] | None = None,
+) -> str:
     codes = reason_columns(con)
     rows_chart, rate_chart, runs = runs_section(con, codes)
     balance_chart, totals, hidden = balances_section(con)
@@ -254,7 +276,7 @@ def render(con: duckdb.DuckDBPyConnection, warehouse: Path, built: datetime) -> 
 <body>
 <nav aria-label="Site"><a href="{DOCS_PAGE}">Docs site (models, lineage)</a>
 <a href="#runs">Rows per run</a><a href="#quarantine">Quarantine</a>
-<a href="#balances">Balances</a></nav>
+<a href="#balances">Balances</a><a href="#acknowledgements">Acknowledged alerts</a></nav>
 <main>
 <h1>Run report</h1>
 <p>Built {escape(built.strftime("%Y-%m-%d %H:%M UTC"))} from <code>{escape(warehouse.name)}</code>:
@@ -282,6 +304,12 @@ alert threshold (dbt test <code>quarantine_rate_at_most</code>).</figcaption>
 </figure>
 {html_table("Month-end balance totals", totals)}
 </section>
+<section id="acknowledgements" aria-labelledby="acknowledgements-heading">
+<h2 id="acknowledgements-heading">Acknowledged alerts</h2>
+<p>Alerts an operator acknowledged for a run (<code>scripts/acknowledge_alert.py</code>): they no
+longer fire for that run. Append-only: each acknowledgement is its own file.</p>
+{acknowledgements_section(acknowledgements or [])}
+</section>
 </main>
 </body>
 </html>
@@ -295,7 +323,7 @@ def build(lake_root: Path, static_docs: Path | None, site: Path) -> Path:
     if static_docs is not None and not static_docs.is_file():
         raise ReportError(f"{static_docs}: no static docs page; run `dbt docs generate --static`")
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        page = render(con, warehouse, datetime.now(UTC))
+        page = render(con, warehouse, datetime.now(UTC), read_acknowledgements(lake_root))
     site.mkdir(parents=True, exist_ok=True)
     report = site / REPORT_PAGE
     report.write_text(page, encoding="utf-8")

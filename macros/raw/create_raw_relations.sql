@@ -2,14 +2,28 @@
     models (on-run-start). They are what the `landing` source points at:
       landing.transaction_lines     one row per physical line of every landed file
       landing.transaction_manifests one row per landed run (the loader's _manifest.json)
+      landing.alert_acknowledgements one row per acknowledgement file an operator wrote
+                                    (scripts/acknowledge_alert.py) under acknowledgements/,
+                                    a folder beside raw/
     The files are read in place each time a model selects from them (base_landing__transaction_lines
     copies each new run's lines once). -#}
 {% macro create_raw_relations() %}
     {{ return(adapter.dispatch('create_raw_relations', 'transaction_lakehouse')()) }}
 {% endmacro %}
 
+{% macro lake_root_path() -%}
+    {{ return(var('lake_root', env_var('LAKE_ROOT', 'lake')).rstrip('/')) }}
+{%- endmacro %}
+
 {% macro raw_transactions_root() -%}
-    {{ return(var('lake_root', env_var('LAKE_ROOT', 'lake')).rstrip('/') ~ '/raw/transactions') }}
+    {{ return(lake_root_path() ~ '/raw/transactions') }}
+{%- endmacro %}
+
+{#- The acknowledgement files' folder in the lake; its name is also scripts/acknowledge_alert.py's
+    ACKNOWLEDGEMENTS_FOLDER. The files lie directly in it (no subfolders: Athena's unpartitioned
+    table and Trino's Hive reader read only the objects at the table's location). -#}
+{% macro acknowledgements_folder() -%}
+    {{ return('acknowledgements') }}
 {%- endmacro %}
 
 {% macro duckdb__create_raw_relations() %}
@@ -23,6 +37,10 @@
     {%- set schema = source('landing', 'transaction_lines').schema -%}
     {%- set manifest_glob = root ~ '/ingest_date=*/run_id=*/_manifest.json' -%}
     {%- set found = run_query("select count(*) from glob('" ~ manifest_glob ~ "')").columns[0].values()[0] -%}
+    {%- set acknowledgement_glob = lake_root_path() ~ '/' ~ acknowledgements_folder() ~ '/*.json' -%}
+    {%- set acknowledged = run_query(
+        "select count(*) from glob('" ~ acknowledgement_glob ~ "')"
+    ).columns[0].values()[0] -%}
     {%- set runs = [] -%}
     {%- if found > 0 -%}
         {%- set runs = run_query(
@@ -48,6 +66,8 @@
     {%- else -%}
         {{ duckdb__raw_manifest_select(none) }}
     {%- endif %};
+    create or replace view {{ schema }}.alert_acknowledgements as
+    {{ duckdb__acknowledgements_select(acknowledgement_glob if acknowledged > 0 else none) }};
     create or replace view {{ schema }}.transaction_lines as
     {% for run in runs -%}
         {%- do validate_landed_run(run) -%}
@@ -94,6 +114,36 @@
         from read_json(
             '{{ manifest_glob }}',
             format = 'unstructured',
+            columns = { {%- for name, type in columns.items() -%}
+                '{{ name }}': '{{ type }}'{{ ', ' if not loop.last }}
+            {%- endfor -%} }
+        )
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The acknowledgement files (one JSON object each), with the file's name; no file: no row. -#}
+{% macro duckdb__acknowledgements_select(acknowledgement_glob) -%}
+    {%- set columns = {
+        'alert': 'varchar', 'run_id': 'varchar', 'acknowledged_by': 'varchar',
+        'acknowledged_at': 'timestamp', 'reason': 'varchar',
+    } -%}
+    {%- if acknowledgement_glob is none -%}
+        select
+        {%- for name, type in columns.items() %}
+            cast(null as {{ type }}) as {{ name }},
+        {%- endfor %}
+            cast(null as varchar) as file_name
+        where false
+    {%- else -%}
+        select
+        {%- for name in columns %}
+            {{ name }},
+        {%- endfor %}
+            parse_filename(filename) as file_name
+        from read_json(
+            '{{ acknowledgement_glob }}',
+            format = 'unstructured',
+            filename = true,
             columns = { {%- for name, type in columns.items() -%}
                 '{{ name }}': '{{ type }}'{{ ', ' if not loop.last }}
             {%- endfor -%} }
@@ -284,6 +334,10 @@
     {%- set raw_root = location.rstrip('/').rsplit('/', 1)[0] ~ '/' -%}
     {%- set line_index_location = raw_root ~ 'transaction_line_index/' -%}
     {%- set manifest_location = raw_root ~ 'transaction_manifests/' -%}
+    {#- the operators' acknowledgements: beside raw/, unpartitioned (the loader's Glue
+        registration keeps to the tables beside raw/transactions/) -#}
+    {%- set acknowledgement_location = raw_root.rstrip('/').rsplit('/', 1)[0] ~ '/'
+        ~ acknowledgements_folder() ~ '/' -%}
     {#- Athena runs Hive DDL (here, and dbt-athena's ALTER TABLE ... ADD COLUMNS) in the
         profile's base schema, which must exist (dbt-athena issue 751); dbt creates only the
         schemas it writes models to. -#}
@@ -358,6 +412,19 @@
     {%- endset -%}
     {%- do statements.append(statement) -%}
     {%- set statement -%}
+        create external table if not exists {{ schema }}.alert_acknowledgement_files (
+            alert string,
+            run_id string,
+            acknowledged_by string,
+            acknowledged_at string,
+            reason string
+        )
+        row format serde 'org.openx.data.jsonserde.JsonSerDe'
+        with serdeproperties ('ignore.malformed.json' = 'true')
+        location '{{ acknowledgement_location }}'
+    {%- endset -%}
+    {%- do statements.append(statement) -%}
+    {%- set statement -%}
         create or replace view {{ schema }}.transaction_lines as
         select
             lines.run_id,
@@ -421,6 +488,21 @@
         {#- the loader's visible copy of _manifest.json: Trino's Hive reader, Athena's engine,
             skips objects whose name starts with _ or . #}
         where "$path" like '%.csv.manifest.json'
+    {%- endset -%}
+    {%- do statements.append(statement) -%}
+    {%- set statement -%}
+        create or replace view {{ schema }}.alert_acknowledgements as
+        select
+            alert,
+            run_id,
+            acknowledged_by,
+            cast(
+                from_iso8601_timestamp_nanos(acknowledged_at) at time zone 'UTC' as timestamp(6)
+            ) as acknowledged_at,
+            reason,
+            element_at(split("$path", '/'), -1) as file_name
+        from {{ schema }}.alert_acknowledgement_files
+        where "$path" like '%.json'
     {%- endset -%}
     {%- do statements.append(statement) -%}
     {{ return(statements) }}

@@ -33,6 +33,7 @@ HOSTILE = sorted((FIXTURES / "hostile").glob("*.csv"))
 FIRST, SECOND = [*BATCHES[:2], *HOSTILE], BATCHES[2:]
 MARTS = ("fct_transactions", "quarantine_transactions", "fct_month_end_balances")
 BUCKET = "lakehouse"
+ALL_RUNS = "{check_all_runs: true}"
 
 
 pytestmark = pytest.mark.xdist_group("trino")
@@ -165,6 +166,22 @@ def test_athena_build_equals_duckdb(athena: AthenaStandIn, tmp_path: Path) -> No
     with open(BATCHES[0], newline="", encoding="utf-8") as batch:
         assert sorted(audit) == sorted(tuple(row) for row in list(csv.reader(batch))[1:])
     assert_marts_equal(athena, "lake", local)
+    # An operator's acknowledgement, written to S3 by the command, is read by Athena's raw table,
+    # and the alerts with it judge every run (check_all_runs) on Trino.
+    run_id = min(s3_runs)
+    command = [sys.executable, str(ROOT / "scripts" / "acknowledge_alert.py")]
+    command += ["--s3-uri", f"s3://{BUCKET}/", "--alert", "volume", "--run-id", run_id]
+    command += ["--by", "ops", "--reason", "known burst"]
+    acknowledged = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert acknowledged.returncode == 0, acknowledged.stderr
+    location = json.loads(acknowledged.stdout)["location"]
+    assert location.startswith(f"s3://{BUCKET}/acknowledgements/{run_id}.volume.")
+    dbt_athena(athena, env, target, "test", "--select", "run_metrics", "--vars", ALL_RUNS)
+    _, acknowledgements = athena.query(
+        "select alert, run_id, acknowledged_by, reason, file_name"
+        " from awsdatacatalog.lake_raw.alert_acknowledgements"
+    )
+    assert acknowledgements == [("volume", run_id, "ops", "known burst", location.split("/")[-1])]
 
 
 def test_stand_in_translates_only_athena_statements(athena: AthenaStandIn) -> None:

@@ -1,11 +1,14 @@
 {#- Volume alert: a run whose `column_name` (records in) lies outside
     [median / factor, median * factor], the median taken over the `trailing_runs` runs before it
-    (in `order_by` order). Runs with fewer than `min_runs` earlier runs are not judged. Defaults:
+    (in `order_by` order), among the runs alert_scope() judges (`alert`: the alert's name in
+    acknowledgements; the medians use every run). Runs with fewer than `min_runs` earlier runs
+    are not judged. Defaults:
     vars volume_alert_trailing_runs, volume_alert_factor, volume_alert_min_runs. Engine-neutral
     SQL (the median from row numbers, no median function). -#}
 {% test volume_within_trailing_median(
     model,
     column_name,
+    alert,
     order_by='run_id',
     label_column='source_file',
     trailing_runs=none,
@@ -33,6 +36,7 @@
 
     runs as (
         select
+            run_id,
             {{ order_by }} as run_key,
             {{ label_column }} as label,
             {{ column_name }} as volume,
@@ -68,7 +72,7 @@
 
     final as (
         select
-            runs.run_key as run_id,
+            runs.run_id,
             runs.label as source_file,
             runs.volume,
             medians.median_volume,
@@ -79,6 +83,7 @@
         inner join medians on runs.run_key = medians.run_key
         where
             medians.history_runs >= {{ min_runs }}
+            and {{ alert_scope(model, alert, 'runs.run_id') }}
             and (
                 runs.volume < medians.median_volume / {{ factor }}
                 or runs.volume > medians.median_volume * {{ factor }}
