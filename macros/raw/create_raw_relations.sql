@@ -299,8 +299,8 @@
         {%- set found = run_query(
             "select count(*) from information_schema.columns where table_schema = '"
             ~ schema ~ "' and table_name = '" ~ table ~ "' and column_name = '" ~ column ~ "'"
-        ).columns[0].values()[0] -%}
-        {%- if found == 0 -%}
+        ) -%}
+        {%- if found.rows | length > 0 and found.rows[0][0] == 0 -%}
             {%- do run_query(
                 'alter table ' ~ schema ~ '.' ~ table ~ ' add columns (' ~ column ~ ' ' ~ type ~ ')'
             ) -%}
