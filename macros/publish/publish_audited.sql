@@ -10,6 +10,7 @@
     model of the same name. -#}
 {% macro published_pairs() %}
     {%- set pairs = [] -%}
+    {%- if not execute -%}{{ return(pairs) }}{%- endif -%}
     {%- for source in graph.sources.values()
         if source.package_name == 'transaction_lakehouse' and source.source_name == 'published' -%}
         {%- set model = graph.nodes.get('model.transaction_lakehouse.' ~ source.name) -%}
