@@ -327,17 +327,18 @@ def default_dbt() -> str:
 
 
 def publish_audited(
-    dbt: str, target: str, target_path: Path, cwd: Path, env: dict[str, str]
+    dbt: str, target: str | None, target_path: Path, cwd: Path, env: dict[str, str]
 ) -> None:
     """`dbt run-operation publish_audited`: the published marts show what the build audited.
     Its target path is P/publish (the build's run_results.json stays), starting from the build's
-    saved parse (dbt reparses when it does not match)."""
+    saved parse (dbt reparses when it does not match, e.g. when only one names --target).
+    ``target``: the profile's target, None for its default."""
     operation_path = target_path / "publish"
     operation_path.mkdir(parents=True, exist_ok=True)
     parse = target_path / "partial_parse.msgpack"
     if parse.is_file():
         shutil.copyfile(parse, operation_path / parse.name)
-    command = [dbt, "run-operation", PUBLISH_OPERATION, "--target", target]
+    command = [dbt, "run-operation", PUBLISH_OPERATION, *(["--target", target] if target else [])]
     command += ["--project-dir", str(PROJECT), "--profiles-dir", str(PROJECT / "profiles")]
     command += ["--target-path", str(operation_path.resolve())]
     command += ["--log-path", str((operation_path / "logs").resolve())]
@@ -365,11 +366,14 @@ def publish(lake_root: Path, target_path: Path, dbt: str | None = None) -> list[
     warehouse = lake_root / "warehouse.duckdb"
     if not warehouse.is_file():
         raise PublishRefused(f"{warehouse}: no warehouse")
-    # dbt opens $LAKE_ROOT/warehouse.duckdb as ./warehouse.duckdb (as the test harness does, so
-    # the build's saved parse applies), whatever DBT_DUCKDB_PATH the caller has
-    env = {**os.environ, "LAKE_ROOT": str(lake_root.resolve())}
-    env["DBT_DUCKDB_PATH"] = "warehouse.duckdb"
-    publish_audited(dbt or default_dbt(), "duckdb", target_path, lake_root, env)
+    # dbt must open this warehouse: LAKE_ROOT as given, and DBT_DUCKDB_PATH only when it names
+    # the same file (else the profile would render differently and dbt parse the project anew)
+    env = {**os.environ, "LAKE_ROOT": str(lake_root)}
+    other_path = env.get("DBT_DUCKDB_PATH")
+    if other_path and Path(other_path).resolve() != warehouse.resolve():
+        env["DBT_DUCKDB_PATH"] = str(warehouse.resolve())
+    target = None if env.get("DBT_TARGET", "duckdb") == "duckdb" else "duckdb"
+    publish_audited(dbt or default_dbt(), target, target_path, Path.cwd(), env)
     processed = lake_root / "processed" / "transactions"
     with duckdb.connect(str(warehouse), read_only=True) as con:
         export_parquet(con, processed)
