@@ -4,13 +4,15 @@
 Usage: python scripts/build_report.py [--lake-root DIR] [--static-docs FILE] [--site DIR]
 
 Reads the DuckDB warehouse (``DIR/warehouse.duckdb``; DIR: ``$LAKE_ROOT``, else ``./lake``):
-``run_metrics`` and ``fct_month_end_balances``, and the lake's alert acknowledgements
-(``DIR/acknowledgements/``, scripts/acknowledge_alert.py). Writes ``SITE/report.html`` (rows per
-run, quarantine rate by reason over runs, month-end balance totals per month: inline SVG, a data
-table under each chart, no script and no network; the acknowledgements as a table) and copies dbt's
+the published ``run_metrics`` and ``fct_month_end_balances`` (``main_published``, as of the last
+build that passed its tests; ``scripts/publish.py`` writes them), and the lake's alert
+acknowledgements (``DIR/acknowledgements/``, scripts/acknowledge_alert.py). Writes
+``SITE/report.html`` (rows per run, quarantine rate by reason over runs, month-end balance totals
+per month: inline SVG, a data table under each chart, no script and no network; the
+acknowledgements as a table) and copies dbt's
 ``dbt docs generate --static`` page (default ``target/static_index.html``) to
 ``SITE/index.html``. The two pages link to each other. Exit 1 with a message naming the file
-when the warehouse or the docs page is missing.
+when the warehouse, its published marts or the docs page is missing.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ import duckdb
 from acknowledge_alert import read_acknowledgements
 from svg_charts import Chart, Series, bar_chart, compact, line_chart
 
-MARTS = "main_marts"
+# What consumers read: the marts as of the last published build (README, "Write, audit, publish").
+PUBLISHED = "main_published"
 CODE_PREFIX = "quarantined_"
 NOT_CODES = {"quarantined_rows"}
 ALERT_RATE = 0.01
@@ -59,7 +62,7 @@ def reason_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
     """run_metrics' per-code columns, in table order (the codes come from the model, not here)."""
     rows = con.sql(
         "select column_name from information_schema.columns"
-        f" where table_schema = '{MARTS}' and table_name = 'run_metrics'"
+        f" where table_schema = '{PUBLISHED}' and table_name = 'run_metrics'"
         " order by ordinal_position"
     ).fetchall()
     return [r[0] for r in rows if r[0].startswith(CODE_PREFIX) and r[0] not in NOT_CODES]
@@ -109,7 +112,7 @@ def runs_section(con: duckdb.DuckDBPyConnection, codes: list[str]) -> tuple[str,
         "select row_number() over (order by run_id) as run, run_id, source_file, input_rows,"
         " valid_rows, quarantined_rows, duplicate_rows, quarantine_rate,"
         f" {', '.join(codes)}{', ' if codes else ''}{rate_by_code}"
-        f" from {MARTS}.run_metrics order by run_id",
+        f" from {PUBLISHED}.run_metrics order by run_id",
     )
     index = {name: i for i, name in enumerate(runs.columns)}
     labels = [str(row[index["run"]]) for row in runs.rows]
@@ -165,7 +168,8 @@ def balances_section(con: duckdb.DuckDBPyConnection) -> tuple[str, Table, int]:
         con,
         "select month, currency, sum(closing_balance) as closing_balance_total,"
         " count(closing_balance) as accounts, sum(tx_count) as transactions"
-        f" from {MARTS}.fct_month_end_balances group by month, currency order by month, currency",
+        f" from {PUBLISHED}.fct_month_end_balances"
+        " group by month, currency order by month, currency",
     )
     months = sorted({row[0] for row in totals.rows})
     by_currency: dict[str, dict[str, float]] = {}
@@ -323,6 +327,15 @@ def build(lake_root: Path, static_docs: Path | None, site: Path) -> Path:
     if static_docs is not None and not static_docs.is_file():
         raise ReportError(f"{static_docs}: no static docs page; run `dbt docs generate --static`")
     with duckdb.connect(str(warehouse), read_only=True) as con:
+        published = con.sql(
+            "select count(*) from information_schema.tables"
+            f" where table_schema = '{PUBLISHED}' and table_name = 'run_metrics'"
+        ).fetchall()
+        if published != [(1,)]:
+            raise ReportError(
+                f"{warehouse}: nothing published yet; run scripts/publish.py after a"
+                " successful dbt build (make demo does)"
+            )
         page = render(con, warehouse, datetime.now(UTC), read_acknowledgements(lake_root))
     site.mkdir(parents=True, exist_ok=True)
     report = site / REPORT_PAGE

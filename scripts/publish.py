@@ -1,20 +1,28 @@
-"""Publishes a successful build: `_SUCCESS` markers with each run's metrics (and, locally, Parquet).
+"""Publishes a successful build: the published marts, then `_SUCCESS` markers with each run's
+metrics (and, locally, Parquet).
 
     python scripts/publish.py --lake-root DIR [--target-path P]          (DuckDB, local)
     python scripts/publish.py --s3-uri s3://BUCKET/PREFIX [--target-path P]
                               [--sse AES256|aws:kms] [--kms-key-id K]   (Athena, production)
+    [--dbt PATH]  the dbt to run (default: the one beside this Python, else dbt on PATH)
 
 Reads dbt's `P/run_results.json` (default `target`) and refuses, changing nothing, when any model
-or error-severity test of the build failed. Otherwise:
+or error-severity test of the build failed. Otherwise it first publishes the audited marts
+(write, audit, publish): `dbt run-operation publish_audited` (macros/publish/publish_audited.sql)
+points the relations consumers read (source `published`: `<schema>_published.fct_transactions`,
+`quarantine_transactions`, `fct_month_end_balances`, `run_metrics`) at what the build wrote and
+tested (DuckDB: copies, replaced in one transaction; Athena: views over the Iceberg snapshots).
+Its dbt files go to `P/publish/`, so `P/run_results.json` stays the build's. Then:
 
-* Local: exports fct_transactions as Parquet under DIR/processed/transactions/data/year=YYYY/
-  month=M/ (written beside the old copy, then swapped in by renames), then writes, for every
-  landed run that has no marker yet, DIR/processed/transactions/ingest_date=D/run_id=R/_SUCCESS.
+* Local: exports the published fct_transactions as Parquet under
+  DIR/processed/transactions/data/year=YYYY/month=M/ (written beside the old copy, then swapped
+  in by renames), then writes, for every landed run that has no marker yet,
+  DIR/processed/transactions/ingest_date=D/run_id=R/_SUCCESS.
 * S3: the processed tables are Iceberg tables already (readable by any Iceberg engine), so only
   the markers are written, to s3://BUCKET/PREFIX/processed/transactions/ingest_date=D/run_id=R/
   _SUCCESS, with a conditional PUT (never overwritten) and server-side encryption. The metrics
-  are read from Athena: `select * from` the run_metrics relation that dbt built (its schema and
-  alias from `P/manifest.json`), in workgroup $ATHENA_WORK_GROUP, results under
+  are read from Athena: `select * from` the published run_metrics (its schema and name from
+  `P/manifest.json`, source `published`), in workgroup $ATHENA_WORK_GROUP, results under
   $ATHENA_S3_STAGING_DIR. NOT RUN AGAINST ATHENA: the tests replay Athena's result format from
   moto (which does not execute SQL); the query itself is only as tested as the dbt model.
 
@@ -30,6 +38,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -43,10 +52,12 @@ from jsonlog import emit, jsonable
 from lake_landing import parse_run_time
 
 FAILED_STATUSES = {"error", "fail", "runtime error"}
-METRICS_MODEL = "model.transaction_lakehouse.run_metrics"
-DUCKDB_METRICS_SQL = "select * from main_marts.run_metrics order by run_id"
+METRICS_SOURCE = "source.transaction_lakehouse.published.run_metrics"
+PROJECT = Path(__file__).resolve().parents[1]
+PUBLISH_OPERATION = "publish_audited"
+DUCKDB_METRICS_SQL = "select * from main_published.run_metrics order by run_id"
 EXPORT_SQL = (
-    "copy (select * from main_marts.fct_transactions) to '{path}'"
+    "copy (select * from main_published.fct_transactions) to '{path}'"
     " (format parquet, partition_by (year, month))"
 )
 MARKERS_PREFIX = "processed/transactions/"
@@ -98,14 +109,14 @@ class DuckDBMetrics:
 
 
 def metrics_relation(manifest_path: Path) -> tuple[str, str]:
-    """(schema, alias) of the run_metrics model as dbt built it (from dbt's manifest.json)."""
+    """(schema, name) of the published run_metrics (source `published`, from dbt's manifest)."""
     if not manifest_path.is_file():
         raise PublishRefused(f"{manifest_path}: no dbt manifest (run dbt build first)")
-    nodes = json.loads(manifest_path.read_text(encoding="utf-8")).get("nodes", {})
-    node = nodes.get(METRICS_MODEL)
+    sources = json.loads(manifest_path.read_text(encoding="utf-8")).get("sources", {})
+    node = sources.get(METRICS_SOURCE)
     if node is None:
-        raise PublishRefused(f"{manifest_path}: has no {METRICS_MODEL}")
-    schema, alias = str(node.get("schema")), str(node.get("alias") or node.get("name"))
+        raise PublishRefused(f"{manifest_path}: has no {METRICS_SOURCE}")
+    schema, alias = str(node.get("schema")), str(node.get("identifier") or node.get("name"))
     for value in (schema, alias):
         if not _IDENTIFIER_RE.fullmatch(value):
             raise PublishRefused(f"{manifest_path}: unexpected relation name part {value!r}")
@@ -310,7 +321,44 @@ def check_build(target_path: Path) -> None:
         raise PublishRefused("the build failed: " + "; ".join(failures))
 
 
-def publish(lake_root: Path, target_path: Path) -> list[dict[str, Any]]:
+def default_dbt() -> str:
+    beside = Path(sys.executable).parent / "dbt"
+    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+
+
+def publish_audited(
+    dbt: str, target: str | None, target_path: Path, cwd: Path, env: dict[str, str]
+) -> None:
+    """`dbt run-operation publish_audited`: the published marts show what the build audited.
+    Its target path is P/publish (the build's run_results.json stays), starting from the build's
+    saved parse (dbt reparses when it does not match, e.g. when only one names --target).
+    ``target``: the profile's target, None for its default."""
+    operation_path = target_path / "publish"
+    operation_path.mkdir(parents=True, exist_ok=True)
+    parse = target_path / "partial_parse.msgpack"
+    if parse.is_file():
+        shutil.copyfile(parse, operation_path / parse.name)
+    command = [dbt, "run-operation", PUBLISH_OPERATION, *(["--target", target] if target else [])]
+    command += ["--project-dir", str(PROJECT), "--profiles-dir", str(PROJECT / "profiles")]
+    command += ["--target-path", str(operation_path.resolve())]
+    command += ["--log-path", str((operation_path / "logs").resolve())]
+    try:
+        result = subprocess.run(
+            command, cwd=cwd, env=env, capture_output=True, text=True, check=False
+        )
+    except OSError as error:
+        raise PublishRefused(f"{PUBLISH_OPERATION}: cannot run {dbt}: {error}") from error
+    if result.returncode != 0:
+        lines = [line.strip() for line in (result.stdout + result.stderr).splitlines()]
+        detail = [line for line in lines if line and "Encountered an error" not in line]
+        reason = detail[-1] if detail else "no output"
+        raise PublishRefused(
+            f"{PUBLISH_OPERATION} failed (dbt exit {result.returncode}): {reason}"
+            f" (log: {operation_path / 'logs' / 'dbt.log'})"
+        )
+
+
+def publish(lake_root: Path, target_path: Path, dbt: str | None = None) -> list[dict[str, Any]]:
     """Local publication (DuckDB warehouse under ``lake_root``)."""
     import duckdb
 
@@ -318,6 +366,14 @@ def publish(lake_root: Path, target_path: Path) -> list[dict[str, Any]]:
     warehouse = lake_root / "warehouse.duckdb"
     if not warehouse.is_file():
         raise PublishRefused(f"{warehouse}: no warehouse")
+    # dbt must open this warehouse: LAKE_ROOT as given, and DBT_DUCKDB_PATH only when it names
+    # the same file (else the profile would render differently and dbt parse the project anew)
+    env = {**os.environ, "LAKE_ROOT": str(lake_root)}
+    other_path = env.get("DBT_DUCKDB_PATH")
+    if other_path and Path(other_path).resolve() != warehouse.resolve():
+        env["DBT_DUCKDB_PATH"] = str(warehouse.resolve())
+    target = None if env.get("DBT_TARGET", "duckdb") == "duckdb" else "duckdb"
+    publish_audited(dbt or default_dbt(), target, target_path, Path.cwd(), env)
     processed = lake_root / "processed" / "transactions"
     with duckdb.connect(str(warehouse), read_only=True) as con:
         export_parquet(con, processed)
@@ -325,13 +381,14 @@ def publish(lake_root: Path, target_path: Path) -> list[dict[str, Any]]:
 
 
 def publish_s3(
-    uri: str, target_path: Path, sse: str, kms_key_id: str | None
+    uri: str, target_path: Path, sse: str, kms_key_id: str | None, dbt: str | None = None
 ) -> list[dict[str, Any]]:
-    """Production publication: metrics from Athena, markers on S3."""
+    """Production publication: the published views, then metrics from Athena, markers on S3."""
     import boto3
 
     check_build(target_path)
     relation = metrics_relation(target_path / "manifest.json")
+    publish_audited(dbt or default_dbt(), "athena", target_path, PROJECT, dict(os.environ))
     work_group = os.environ.get("ATHENA_WORK_GROUP") or "primary"
     metrics = AthenaMetrics(
         boto3.session.Session().client("athena"),
@@ -350,6 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target-path", type=Path, default=Path("target"))
     parser.add_argument("--sse", choices=("AES256", "aws:kms"), default=None)
     parser.add_argument("--kms-key-id", metavar="KEY", default=None)
+    parser.add_argument("--dbt", metavar="PATH", default=None, help="the dbt executable")
     args = parser.parse_args(argv)
     if args.s3_uri is None and (args.sse or args.kms_key_id):
         parser.error("--sse / --kms-key-id: only with --s3-uri")
@@ -363,14 +421,14 @@ def main(argv: list[str] | None = None) -> int:
 
             failure_types += (BotoCoreError, ClientError, LandingError)
             published = publish_s3(
-                args.s3_uri, args.target_path, args.sse or "AES256", args.kms_key_id
+                args.s3_uri, args.target_path, args.sse or "AES256", args.kms_key_id, args.dbt
             )
         else:
             import duckdb
 
             failure_types += (duckdb.Error,)
             lake_root = args.lake_root or Path(os.environ.get("LAKE_ROOT") or "lake")
-            published = publish(lake_root, args.target_path)
+            published = publish(lake_root, args.target_path, args.dbt)
     except Exception as error:
         if not isinstance(error, failure_types):
             raise

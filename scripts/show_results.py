@@ -1,4 +1,7 @@
-"""Prints what `make demo` built and how to query it."""
+"""Prints what `make demo` built and published, and how to query it.
+
+Reads the published marts (`main_published`: as of the last build that passed its tests); the
+record outcomes come from the audit area (`main_intermediate`), as an operator's view."""
 
 from __future__ import annotations
 
@@ -19,12 +22,12 @@ QUERIES = {
         " group by all order by all"
     ),
     "Quarantine by reason": (
-        "select validation_error, count(*) as records from main_marts.quarantine_transactions"
+        "select validation_error, count(*) as records from main_published.quarantine_transactions"
         " group by all order by records desc limit 10"
     ),
     "Month-end balances (first rows)": (
         "select account_id, currency, month, balance, closing_balance, tx_count"
-        " from main_marts.fct_month_end_balances order by all limit 9"
+        " from main_published.fct_month_end_balances order by all limit 9"
     ),
 }
 
@@ -45,9 +48,9 @@ def main() -> int:
         f"\nWarehouse: {warehouse}\nDocs site and run report: `make docs`, then open"
         " site/index.html and site/report.html\n"
         "Query it:  .venv/bin/dbt show --profiles-dir profiles --inline"
-        " \"select * from {{ ref('fct_month_end_balances') }}\"\n"
+        " \"select * from {{ source('published', 'fct_month_end_balances') }}\"\n"
         f"      or:  .venv/bin/python -c \"import duckdb; duckdb.connect('{warehouse}',"
-        " read_only=True).sql('select * from main_marts.fct_transactions limit 5').show()\""
+        " read_only=True).sql('select * from main_published.fct_transactions limit 5').show()\""
     )
     return 0
 

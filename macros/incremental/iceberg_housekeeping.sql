@@ -27,8 +27,11 @@
     {{ return('') }}
 {% endmacro %}
 
+{#- A published mart is vacuumed by publish_audited instead, right after its view is pinned to the
+    current snapshot: a VACUUM here, in a build that may still fail its tests, could expire the
+    snapshot the published view reads (macros/publish/publish_audited.sql). -#}
 {% macro athena__iceberg_vacuum(relation) %}
-    {%- if var('iceberg_housekeeping', true) -%}
+    {%- if var('iceberg_housekeeping', true) and not is_published(relation) -%}
         vacuum {{ relation.schema }}.{{ relation.identifier }}
     {%- endif -%}
 {% endmacro %}

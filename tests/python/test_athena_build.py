@@ -32,8 +32,10 @@ BATCHES = sorted((FIXTURES / "batches").glob("batch_*.csv"))
 HOSTILE = sorted((FIXTURES / "hostile").glob("*.csv"))
 FIRST, SECOND = [*BATCHES[:2], *HOSTILE], BATCHES[2:]
 MARTS = ("fct_transactions", "quarantine_transactions", "fct_month_end_balances")
+PUBLISHED = (*MARTS, "run_metrics")
 BUCKET = "lakehouse"
 ALL_RUNS = "{check_all_runs: true}"
+PUBLISH = ROOT / "scripts" / "publish.py"
 
 
 pytestmark = pytest.mark.xdist_group("trino")
@@ -68,13 +70,36 @@ def land_s3_args(env: dict[str, str]) -> list[str]:
     return ["--s3-uri", f"s3://{BUCKET}/{lake_prefix(schema)}", "--glue-database", f"{schema}_raw"]
 
 
-def dbt_athena(stand_in: AthenaStandIn, env: dict[str, str], target: Path, *args: str) -> None:
+def dbt_athena(
+    stand_in: AthenaStandIn, env: dict[str, str], target: Path, *args: str, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     stand_in.failures.clear()
     command = [str(DBT), *args, "--target", "athena", "--profiles-dir", str(ROOT / "profiles")]
     command += ["--project-dir", str(ROOT), "--target-path", str(target)]
     command += ["--log-path", str(target / "logs")]
     result = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
-    assert result.returncode == 0, result.stdout[-6000:] + "\n".join(stand_in.failures)[-4000:]
+    if check:
+        assert result.returncode == 0, result.stdout[-6000:] + "\n".join(stand_in.failures)[-4000:]
+    return result
+
+
+def publish_s3(stand_in: AthenaStandIn, env: dict[str, str], target: Path) -> Any:
+    """`make prod`'s last step: publish.py --s3-uri (publish_audited, then the markers)."""
+    stand_in.failures.clear()
+    command = [sys.executable, str(PUBLISH), "--s3-uri", f"s3://{BUCKET}/"]
+    command += ["--target-path", str(target)]
+    return subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
+
+
+def published(stand_in: AthenaStandIn, database: str) -> dict[str, list]:
+    """The consumer-facing marts in a database (`<schema>_published`: what consumers read;
+    `<schema>_marts`: what the build wrote and tested), rows sorted."""
+    return {mart: sorted(athena_table(stand_in, database, mart)[1], key=repr) for mart in PUBLISHED}
+
+
+def s3_keys(stand_in: AthenaStandIn, prefix: str) -> list[str]:
+    pages = stand_in.s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
+    return [obj["Key"] for page in pages for obj in page.get("Contents", [])]
 
 
 def manifest_of(stand_in: AthenaStandIn, run_id: str) -> dict[str, Any]:
@@ -122,13 +147,59 @@ def test_athena_build_equals_duckdb(athena: AthenaStandIn, tmp_path: Path) -> No
     unregistered = FIRST.index(HOSTILE[0])
     land_s3(env, FIRST[:unregistered])
     land_s3({**env, "RAW_GLUE_DATABASE": ""}, [FIRST[unregistered]], glue=False)
-    for still_to_land, files in ((FIRST[unregistered + 1 :], FIRST), (SECOND, SECOND)):
+    # Write, audit, publish: the second batch comes with a file whose quarantine rate, with
+    # alert_severity error, fails an error-severity test after the models wrote its rows.
+    rejected = tmp_path / "in" / "mostly_rejected.csv"
+    rejected.parent.mkdir()
+    header = BATCHES[0].read_text(encoding="utf-8").splitlines()[0]
+    rows = ["T-9001,ACC009,1.00,EUR,2024-03-01T10:00:00Z", "T-9002,ACC009,2.00,XYZ,2024-03-01"]
+    rejected.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    second = [*SECOND, rejected]
+    for still_to_land, files in ((FIRST[unregistered + 1 :], FIRST), (second, second)):
         land_s3(env, still_to_land)
         with ThreadPoolExecutor(max_workers=1) as pool:  # the DuckDB build alongside
             local_build = pool.submit(lambda files=files: (local.land(*files), local.build()))
-            # as `make prod` builds: the unit tests check the logic and run on DuckDB
-            dbt_athena(athena, env, target, "build", *PRODUCTION_BUILD_FLAGS)
+            if files is FIRST:  # as `make prod` builds: the unit tests run on DuckDB
+                dbt_athena(athena, env, target, "build", *PRODUCTION_BUILD_FLAGS)
+                published_first = publish_s3(athena, env, target)
+                assert published_first.returncode == 0, published_first.stderr[-3000:]
+                before = published(athena, "lake_published")
+                assert before == published(athena, "lake_marts")
+            else:
+                failed = dbt_athena(
+                    athena, env, target, "build", *PRODUCTION_BUILD_FLAGS,
+                    "--vars", "{alert_severity: error}", check=False,
+                )  # fmt: skip
+                assert failed.returncode == 1, failed.stdout[-3000:]
+                assert "quarantine_rate_at_most" in failed.stdout
             local_build.result()
+
+    # The failed build wrote the marts (the audit area); consumers still see the first build's
+    # snapshots, and publishing refuses (no view moves, no marker for the new runs).
+    _, [[landed]] = athena.query("select count(*) from lake_raw.transaction_manifests")
+    _, [[built]] = athena.query("select count(*) from lake_marts.run_metrics")
+    assert built == landed > len(before["run_metrics"])
+    refused = publish_s3(athena, env, target)
+    assert refused.returncode == 1 and "the build failed" in refused.stderr, refused.stderr
+    assert published(athena, "lake_published") == before
+    assert published(athena, "lake_marts") != before
+    markers = [k for k in s3_keys(athena, "processed/transactions/") if k.endswith("/_SUCCESS")]
+    assert len(markers) == len(before["run_metrics"])
+    # The alert acknowledged (back to warn): the next build passes; publishing moves every view
+    # to the new snapshot (and only then vacuums the marts, whose snapshots the views pinned).
+    dbt_athena(athena, env, target, "build", *PRODUCTION_BUILD_FLAGS)
+    published_again = publish_s3(athena, env, target)
+    assert published_again.returncode == 0, published_again.stderr[-3000:]
+    after = published(athena, "lake_published")
+    assert after == published(athena, "lake_marts")
+    assert len(after["run_metrics"]) == landed
+    markers = [k for k in s3_keys(athena, "processed/transactions/") if k.endswith("/_SUCCESS")]
+    assert len(markers) == landed
+    _, [[views]] = athena.query(
+        "select count(*) from awsdatacatalog.information_schema.views"
+        " where table_schema = 'lake_published' and view_definition like '%FOR VERSION AS OF%'"
+    )
+    assert views == len(PUBLISHED)
 
     # Every incremental Iceberg table was compacted and vacuumed: dbt-athena ran each hook again
     # after Athena's ICEBERG_..._MORE_RUNS_NEEDED (each table's first one answers so).
@@ -151,7 +222,8 @@ def test_athena_build_equals_duckdb(athena: AthenaStandIn, tmp_path: Path) -> No
         manifest = manifest_of(athena, run_id)
         assert landed_at == datetime.fromisoformat(manifest["landed_at"]).replace(tzinfo=None)
     # The raw layer: Athena's lines (from the loader's line index) are DuckDB's, file by file.
-    names = ["run_id", "source_file", "line_number", "line_text", "is_readable", "may_span_lines"]
+    names = ["run_id", "source_file", "line_number", "line_text", "is_readable", "may_span_lines",
+             "line_length"]  # fmt: skip
     lines = f"select {', '.join(names)} from"
     _, athena_lines = athena.query(f"{lines} awsdatacatalog.lake_raw.transaction_lines")
     local_lines = local.query(f"{lines} main_raw.transaction_lines")

@@ -73,9 +73,13 @@ def test_exposures_name_their_consumers(manifest: dict) -> None:
         assert exposure["owner"].get("name") and exposure["owner"].get("email"), name
         assert exposure["maturity"] in {"low", "medium", "high"}, name
         assert exposure["depends_on"]["nodes"], f"{name} depends on nothing"
+    # consumers read the published marts (write, audit, publish), not the audit area
     assert exposures["month_end_balance_report"]["depends_on"]["nodes"] == [
-        "model.transaction_lakehouse.fct_month_end_balances"
+        "source.transaction_lakehouse.published.fct_month_end_balances"
     ]
+    for name in EXPOSURES:
+        nodes = exposures[name]["depends_on"]["nodes"]
+        assert all(node.startswith("source.transaction_lakehouse.published.") for node in nodes)
 
 
 def test_shared_descriptions_come_from_doc_blocks(manifest: dict) -> None:

@@ -74,3 +74,62 @@ def test_no_build_results_publishes_nothing(lake: Lake, tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "no dbt run results" in result.stderr
     assert not (lake.root / "processed").exists()
+
+
+PUBLISHED_MARTS = (
+    "fct_transactions",
+    "quarantine_transactions",
+    "fct_month_end_balances",
+    "run_metrics",
+)
+
+
+def published_state(lake: Lake) -> dict[str, list[tuple]]:
+    """Every published relation, all rows in a stable order."""
+    return {mart: lake.table(f"main_published.{mart}") for mart in PUBLISHED_MARTS}
+
+
+def test_a_failed_build_leaves_the_published_marts_as_the_last_successful_build(
+    lake: Lake, tmp_path: Path
+) -> None:
+    """Write, audit, publish: a build whose error-severity test fails has already written its
+    rows to the marts (the audit area), but what consumers read (main_published, the Parquet
+    copy, the markers, the report) stays the last published build's until a build passes."""
+    lake.land(BATCHES[0])
+    lake.build()
+    assert run_publish(lake).returncode == 0
+    before = published_state(lake)
+    assert before == {mart: lake.table(f"main_marts.{mart}") for mart in PUBLISHED_MARTS}
+    assert len(before["run_metrics"]) == 1
+
+    # batch_2 quarantines 4 of its 7 records: the quarantine-rate alert, as an error, fails it
+    lake.land(BATCHES[1])
+    failed = lake.build("--vars", "{alert_severity: error}", check=False)
+    assert failed.returncode != 0
+    assert len(lake.table("main_marts.run_metrics")) == 2  # written and audited, not published
+    assert len(lake.table("main_marts.fct_transactions")) > len(before["fct_transactions"])
+    refused = run_publish(lake)
+    assert refused.returncode == 1 and "the build failed" in refused.stderr
+    assert published_state(lake) == before
+    processed = lake.root / "processed" / "transactions"
+    assert len(list(processed.glob("ingest_date=*/run_id=*/_SUCCESS"))) == 1
+    parquet = str(processed / "data" / "**" / "*.parquet")
+    with duckdb.connect() as con:
+        [(exported,)] = con.sql(f"select count(*) from read_parquet('{parquet}')").fetchall()
+    assert exported == len(before["fct_transactions"])
+    report = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "build_report.py"), "--lake-root",
+         str(lake.root), "--no-docs", "--site", str(tmp_path / "site")],
+        capture_output=True, text=True, env=lake.env(), check=False,
+    )  # fmt: skip
+    assert report.returncode == 0, report.stderr
+    html = (tmp_path / "site" / "report.html").read_text(encoding="utf-8")
+    assert "batch_1.csv" in html and "batch_2.csv" not in html
+
+    # the alert acknowledged (back to warn): the next build passes and publishes both runs
+    lake.build()
+    assert run_publish(lake).returncode == 0
+    after = published_state(lake)
+    assert after == {mart: lake.table(f"main_marts.{mart}") for mart in PUBLISHED_MARTS}
+    assert len(after["run_metrics"]) == 2 and after != before
+    assert len(list(processed.glob("ingest_date=*/run_id=*/_SUCCESS"))) == 2

@@ -2,7 +2,9 @@
 
 S3 and Athena are moto's server on 127.0.0.1 over HTTP. Moto's Athena does not execute SQL: the
 test queues the result rows Athena would return (header row first, every value as text) and
-checks what publish.py makes of them; the run_metrics query itself never ran on Athena.
+checks what publish.py makes of them; the run_metrics query itself never ran on Athena. dbt
+(`run-operation publish_audited`, which the Trino test runs for real) is a stand-in script here
+that records how it was called: publish.py must run it before any marker is written.
 """
 
 from __future__ import annotations
@@ -67,21 +69,40 @@ def queue_athena_result(s3: S3StandIn) -> None:
         assert response.status == 201
 
 
-def target(tmp_path: Path, status: str = "success") -> Path:
+def target(tmp_path: Path, status: str = "success", dbt_exit: int = 0) -> Path:
+    """A build's target directory, and beside it a dbt stand-in that records its arguments in
+    dbt_calls.jsonl and exits with ``dbt_exit``."""
     path = tmp_path / "target"
     path.mkdir(parents=True)
     results = {"args": {"which": "build"}, "results": [{"unique_id": "m", "status": status}]}
     (path / "run_results.json").write_text(json.dumps(results))
-    node = {"schema": "transactions_marts", "alias": "run_metrics", "name": "run_metrics"}
-    (path / "manifest.json").write_text(json.dumps({"nodes": {publish.METRICS_MODEL: node}}))
+    node = {"schema": "transactions_published", "identifier": "run_metrics", "name": "run_metrics"}
+    (path / "manifest.json").write_text(json.dumps({"sources": {publish.METRICS_SOURCE: node}}))
+    calls = tmp_path / "dbt_calls.jsonl"
+    stub = tmp_path / "dbt"
+    stub.write_text(
+        f"#!{sys.executable}\nimport json, sys\n"
+        f"open({str(calls)!r}, 'a').write(json.dumps(sys.argv[1:]) + '\\n')\n"
+        f"print('publish_audited: stand-in failure' if {dbt_exit} else 'ok')\n"
+        f"sys.exit({dbt_exit})\n"
+    )
+    stub.chmod(0o755)
     return path
+
+
+def dbt_calls(target_path: Path) -> list[list[str]]:
+    calls = target_path.parent / "dbt_calls.jsonl"
+    if not calls.exists():
+        return []
+    return [json.loads(line) for line in calls.read_text().splitlines()]
 
 
 def run_publish(s3: S3StandIn, target_path: Path, *extra: str) -> Any:
     env = {**s3.env, "ATHENA_WORK_GROUP": "primary"}
     env["ATHENA_S3_STAGING_DIR"] = f"s3://{s3.bucket}/athena-results/"
     command = [sys.executable, str(PUBLISH), "--s3-uri", f"s3://{s3.bucket}/lake"]
-    command += ["--target-path", str(target_path), *extra]
+    command += ["--target-path", str(target_path), "--dbt", str(target_path.parent / "dbt")]
+    command += [*extra]
     return subprocess.run(command, capture_output=True, text=True, env=env, check=False)
 
 
@@ -99,6 +120,9 @@ def test_markers_on_s3_with_the_athena_metrics_never_overwritten(
     result = run_publish(s3, target(tmp_path))
 
     assert result.returncode == 0, result.stderr
+    [call] = dbt_calls(tmp_path / "target")
+    assert call[:4] == ["run-operation", "publish_audited", "--target", "athena"]
+    assert call[call.index("--target-path") + 1] == str(tmp_path / "target" / "publish")
     first = f"{MARKERS}ingest_date=2024-01-05/run_id={RUNS[0][0]}/_SUCCESS"
     assert marker_keys(s3) == sorted([first, taken])
     assert s3.read(taken) == b'{"published": "before"}\n'  # never overwritten
@@ -142,17 +166,28 @@ def test_a_failed_build_publishes_nothing_on_s3(s3: S3StandIn, tmp_path: Path) -
     line = json.loads(result.stdout)
     assert line["event"] == "publish_refused" and line["level"] == "error"
     assert marker_keys(s3) == []
+    assert dbt_calls(tmp_path / "target") == []  # the published views are not touched
+
+
+def test_no_marker_when_the_marts_could_not_be_published(s3: S3StandIn, tmp_path: Path) -> None:
+    queue_athena_result(s3)
+    result = run_publish(s3, target(tmp_path, dbt_exit=1))
+    assert result.returncode == 1
+    [message] = result.stderr.splitlines()
+    assert message.startswith("publish: refused: publish_audited failed (dbt exit 1)")
+    assert "stand-in failure" in message
+    assert marker_keys(s3) == []
 
 
 def test_the_metrics_relation_comes_from_dbt_manifest(tmp_path: Path) -> None:
     assert publish.metrics_relation(target(tmp_path) / "manifest.json") == (
-        "transactions_marts",
+        "transactions_published",
         "run_metrics",
     )
     (tmp_path / "bad").mkdir()
-    node = {"schema": 'x"; drop table y; --', "alias": "run_metrics"}
+    node = {"schema": 'x"; drop table y; --', "identifier": "run_metrics"}
     bad = tmp_path / "bad" / "manifest.json"
-    bad.write_text(json.dumps({"nodes": {publish.METRICS_MODEL: node}}))
+    bad.write_text(json.dumps({"sources": {publish.METRICS_SOURCE: node}}))
     with pytest.raises(publish.PublishRefused, match="unexpected relation name"):
         publish.metrics_relation(bad)
 
