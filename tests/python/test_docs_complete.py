@@ -105,5 +105,6 @@ def test_docs_state_the_macros_business_time_floor(manifest: dict) -> None:
         nodes["fct_transactions"]["columns"]["transaction_ts"]["description"],
         nodes["stg_landing__transactions"]["columns"]["has_timestamp_error"]["description"],
         (ROOT / "README.md").read_text(encoding="utf-8"),
+        (ROOT / "contracts" / "transactions.schema.json").read_text(encoding="utf-8"),
     ]
     assert all(day in text for text in described)
