@@ -31,7 +31,9 @@
 {#- The reporting window of the balances as two SQL expressions, first and last month (DATEs of
     the first day): the vars when set, else the first and last month_start of the relation
     aggregated (aggregate expressions: use them in a query over the account-month sums). A window
-    whose start var is after its end var is refused (it would build an empty table). -#}
+    whose start var is after its end var is refused when the model compiles; one that is
+    reversed by the data (a start var after its last month, an end var before its first) fails
+    the query that reads the bounds: neither builds an empty table. -#}
 {% macro balance_window_bounds() %}
     {%- set start_month = month_var_as_date('balance_start_month') -%}
     {%- set end_month = month_var_as_date('balance_end_month') -%}
@@ -45,7 +47,32 @@
             ) }}
         {%- endif -%}
     {%- endif -%}
-    {{ return([start_month or 'min(month_start)', end_month or 'max(month_start)']) }}
+    {%- set bounds = [start_month or 'min(month_start)', end_month or 'max(month_start)'] -%}
+    {%- if start_month and end_month -%}
+        {{ return(bounds) }}
+    {%- endif -%}
+    {#- A bound from the data: the window is reversed when the data ends before the start var
+        (or starts after the end var); known only when the query runs, so the query fails. -#}
+    {%- if start_month -%}
+        {%- set message -%}
+            'reversed reporting window: var ''balance_start_month'' ({{ var('balance_start_month') | string | trim }}) is after the last month in the data (' || {{ month_text(bounds[1]) }} || ')'
+        {%- endset -%}
+    {%- elif end_month -%}
+        {%- set message -%}
+            'reversed reporting window: var ''balance_end_month'' ({{ var('balance_end_month') | string | trim }}) is before the first month in the data (' || {{ month_text(bounds[0]) }} || ')'
+        {%- endset -%}
+    {%- else -%}
+        {%- set message -%}
+            'reversed reporting window: ' || {{ month_text(bounds[0]) }} || ' to ' || {{ month_text(bounds[1]) }}
+        {%- endset -%}
+    {%- endif -%}
+    {%- set checked_end -%}
+        case
+            when {{ bounds[0] }} <= {{ bounds[1] }} then {{ bounds[1] }}
+            else cast({{ fail_query(message) }} as date)
+        end
+    {%- endset -%}
+    {{ return([bounds[0], checked_end]) }}
 {% endmacro %}
 
 {#- Post-hook of the incremental balances: deletes the months outside the reporting window,
