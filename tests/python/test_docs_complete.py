@@ -10,9 +10,10 @@ them); the generic tests' macros are.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
-from dbt_harness import Lake
+from dbt_harness import ROOT, Lake
 
 PACKAGE = "transaction_lakehouse"
 DESCRIBED_NODES = {"model", "analysis", "seed", "snapshot"}
@@ -93,3 +94,21 @@ def test_shared_descriptions_come_from_doc_blocks(manifest: dict) -> None:
 def test_overview_links_the_run_report(manifest: dict) -> None:
     overview = manifest["docs"][f"doc.{PACKAGE}.__overview__"]["block_contents"]
     assert "report.html" in overview
+
+
+def test_docs_state_the_macros_business_time_floor(manifest: dict) -> None:
+    """The floor of business time is written in one macro; the README and the descriptions that
+    state it say the same date, so changing the macro without the docs fails here."""
+    macro = manifest["macros"][f"macro.{PACKAGE}.business_time_floor"]["macro_sql"]
+    floor = re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", macro)
+    assert floor is not None, macro
+    day = floor.group()[:10]
+    nodes = {n["name"]: n for n in manifest["nodes"].values() if n["package_name"] == PACKAGE}
+    described = [
+        nodes["fct_month_end_balances"]["description"],
+        nodes["fct_transactions"]["columns"]["transaction_ts"]["description"],
+        nodes["stg_landing__transactions"]["columns"]["has_timestamp_error"]["description"],
+        (ROOT / "README.md").read_text(encoding="utf-8"),
+        (ROOT / "contracts" / "transactions.schema.json").read_text(encoding="utf-8"),
+    ]
+    assert all(day in text for text in described)

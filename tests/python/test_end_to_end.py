@@ -318,6 +318,63 @@ def test_malicious_month_var_is_refused(lake: Lake, value: str) -> None:
     assert "must be a month as 'YYYY-MM'" in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("window", "message"),
+    [
+        (
+            "{balance_start_month: '2024-03', balance_end_month: '2024-01'}",
+            "reversed reporting window: var 'balance_start_month' (2024-03) is after"
+            " var 'balance_end_month' (2024-01)",
+        ),
+        (
+            "{balance_start_month: '2024-02', balance_end_month: '2024-1'}",
+            "var 'balance_end_month' must be a month as 'YYYY-MM' (for example 2024-01),"
+            " got: 2024-1",
+        ),
+        (
+            "{balance_start_month: '0000-01'}",
+            "var 'balance_start_month' must not be before 1970-01 (the floor of business time),"
+            " got: 0000-01",
+        ),
+        (
+            "{balance_start_month: '1969-12', balance_end_month: '2024-03'}",
+            "var 'balance_start_month' must not be before 1970-01 (the floor of business time),"
+            " got: 1969-12",
+        ),
+        (
+            "{balance_start_month: '2030-01'}",
+            "reversed reporting window: var 'balance_start_month' (2030-01) is after the last"
+            " month in the data (2024-03)",
+        ),
+        (
+            "{balance_end_month: '2023-12'}",
+            "reversed reporting window: var 'balance_end_month' (2023-12) is before the first"
+            " month in the data (2024-01)",
+        ),
+    ],
+    ids=[
+        "reversed",
+        "malformed_end",
+        "year_0",
+        "before_floor",
+        "start_after_data",
+        "end_before_data",
+    ],
+)
+def test_bad_reporting_window_is_refused(lake: Lake, window: str, message: str) -> None:
+    """A reversed window (by the vars, or by one var and the data), a malformed month or one
+    before the floor of business time: one line naming the var(s) and value(s), a non-zero exit,
+    and the balances are left as they were."""
+    lake.land(FIXTURES / "case_q1_2024.csv")
+    lake.build()
+    balances = lake.table("main_marts.fct_month_end_balances")
+    assert balances
+    result = lake.build("--vars", window, check=False)
+    assert result.returncode != 0
+    assert [line for line in result.stdout.splitlines() if line.strip().endswith(message)]
+    assert lake.table("main_marts.fct_month_end_balances") == balances
+
+
 def test_generated_data_matches_generator_truth(lake: Lake, tmp_path: Path) -> None:
     """On data we did not hand-write, every count equals the generator's independent truth."""
     data, truth_file = tmp_path / "generated.csv", tmp_path / "truth.json"

@@ -214,8 +214,28 @@ def test_month_of_offset_timestamps_is_the_utc_month(corpus: LandedCorpus) -> No
     ]
     per_month = corpus.lake.query(
         "select month, tx_count from main_marts.fct_month_end_balances"
-        " where account_id = 'ACC-T' and currency = 'EUR' order by month"
+        " where account_id = 'ACC-T' and currency = 'EUR' and tx_count > 0 order by month"
     )
     # TS-1..TS-10 are processed: 2023-12 TS-5; 2024-01 TS-1, 6, 7, 8, 10; 2024-02 TS-2, 4, 9;
     # 2024-03 TS-3
     assert per_month == [("2023-12", 1), ("2024-01", 5), ("2024-02", 3), ("2024-03", 1)]
+
+
+def test_balance_window_is_the_accepted_business_time(corpus: LandedCorpus) -> None:
+    """a33's rows at the floor (1970-01-01 00:00:00 UTC) are the corpus's earliest accepted ones:
+    the default window starts at their month, every account has one row per month of it, and
+    nothing before the floor (year 0 or 1) reaches the balances."""
+    first, last, months, rows, accounts = corpus.lake.query(
+        "select min(month), max(month), count(distinct month), count(*),"
+        " count(distinct account_id || '|' || currency) from main_marts.fct_month_end_balances"
+    )[0]
+    latest = "select strftime(max(transaction_ts), '%Y-%m') from main_marts.fct_transactions"
+    assert first == "1970-01"
+    assert last == corpus.lake.query(latest)[0][0]
+    assert months == (int(last[:4]) - 1970) * 12 + int(last[5:])
+    assert rows == months * accounts
+    at_floor = corpus.lake.query(
+        "select month, balance, tx_count from main_marts.fct_month_end_balances"
+        " where account_id = 'ACC-BT' and tx_count > 0"
+    )
+    assert at_floor == [("1970-01", Decimal("6.00"), 6)]

@@ -418,6 +418,7 @@ checked as (
         and converted.transaction_timestamp_text is not null
         and (
             converted.transaction_ts is null
+            or converted.transaction_ts < {{ business_time_floor_ts() }}
             or converted.transaction_ts > converted.landed_at
         ) as has_timestamp_error
     from converted
