@@ -168,9 +168,16 @@ def edge_values() -> Iterator[str]:
     yield ",".join(" " * 100 + "x" + " " * 100 for _ in range(50)) + '"'
 
 
+# The long lines of a40_long_lines.csv (65,536 characters and more) would take the query text
+# past Trino's limit (1,000,000 characters); the edge values' longest (about 10,000) covers
+# long inputs.
+MAX_VALUE_LENGTH = 20_000
+
+
 @pytest.fixture(scope="module")
 def values() -> list[str]:
-    return sorted(set(corpus_values()) | set(edge_values()))
+    found = set(corpus_values()) | set(edge_values())
+    return sorted(value for value in found if len(value) <= MAX_VALUE_LENGTH)
 
 
 # ----------------------------------------------------------------------------- evaluating
