@@ -61,7 +61,12 @@ EXPRESSIONS: dict[str, str] = {
 # Where raw regex functions may appear: the dispatched implementations, and the raw relations
 # (DuckDB-only and Trino-only SQL, one branch per engine).
 REGEX_FUNCTION = re.compile(r"\b(regexp_\w+|string_split_regex)\s*\(", re.IGNORECASE)
-ENGINE_SPECIFIC = {"macros/parsing/engine_functions.sql", "macros/raw/create_raw_relations.sql"}
+ENGINE_SPECIFIC = {
+    "macros/parsing/regex.sql",
+    "macros/parsing/csv_fields.sql",
+    "macros/raw/duckdb_raw_relations.sql",
+    "macros/raw/athena_raw_relations.sql",
+}
 
 
 # ------------------------------------------------------------------------------- rendering
