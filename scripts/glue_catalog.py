@@ -1,7 +1,7 @@
 """Registers a landed run's partition in the Glue Data Catalog (S3 mode of the loader).
 
 The raw layer's external tables are defined in one place, the DDL macro
-``macros/raw/create_raw_relations.sql``; this module does not know their names. It lists the
+``macros/raw/athena_raw_relations.sql``; this module does not know their names. It lists the
 tables of the raw Glue database, keeps every external table whose location is the raw prefix
 (``s3://BUCKET/PREFIX/raw/transactions/``) or a folder beside it (Athena's line index and
 manifest copies, scripts/lake_landing_s3.py) and adds to each the partition of the run:

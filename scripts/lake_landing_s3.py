@@ -14,7 +14,7 @@ Athena reads every object under a table's location, and Trino's Hive reader (Ath
 skips objects whose name starts with ``_`` or ``.``. So what each raw table reads lives under a
 folder of its own beside ``raw/transactions/``, partitioned like it: the line index (Athena cannot
 number a text file's lines) and a visible copy of the manifest. The DDL macro
-(macros/raw/create_raw_relations.sql) puts the tables there; the loader registers each run's
+(macros/raw/athena_raw_relations.sql) puts the tables there; the loader registers each run's
 partition in every one of them after the commit, so Athena never reads a run that is not landed.
 
 Landing one file (``land_file_s3``):

@@ -6,7 +6,7 @@ untouched raw file, ``<file>.lines.jsonl.gz``: gzip JSON Lines, one object per p
     {"line_number": 1, "line_text": "transaction_id,...", "is_readable": true, "line_length": 18}
 
 The rows are exactly those of the local DuckDB relation ``main_raw.transaction_lines`` for the
-same file (``macros/raw/create_raw_relations.sql``; a test compares them), so a line means the
+same file (``macros/raw/duckdb_raw_relations.sql``; a test compares them), so a line means the
 same thing on both engines:
 
 * Lines end at CRLF, LF or a bare CR (one break each); a terminator at the very end of the file

@@ -104,7 +104,7 @@ def parse_trino(sql: str) -> None:
 
 # --------------------------------------------------------------------------------------------
 # Hive DDL that Athena sends to its DDL engine, not to Trino (Trino's grammar has neither
-# statement): the shape the raw layer uses (macros/raw/create_raw_relations.sql), clause by
+# statement): the shape the raw layer uses (macros/raw/athena_raw_relations.sql), clause by
 # clause in Athena's order; (clause, pattern, required).
 _STRING = r"'(?:[^'\\]|\\.)*'"
 _NAME = r"(?:[a-z_]\w*|`[^`]+`)"
