@@ -160,7 +160,8 @@ lint-secrets:
 	@baseline=$$(mktemp) && cp .secrets.baseline $$baseline && mapfile -d '' files < <(git ls-files -z) && \
 	rc=0 && $(BIN)/detect-secrets-hook --no-verify --baseline $$baseline \
 	  --exclude-files '^\.secrets\.baseline$$' "$${files[@]}" || rc=$$?; \
-	rm -f $$baseline; case $$rc in 0|3) ;; 1) echo "lint-secrets: secrets found (above)"; exit 1;; \
+	rm -f $$baseline; case $$rc in 0|3) echo "lint-secrets: no new secrets";; \
+	  1) echo "lint-secrets: secrets found (above)"; exit 1;; \
 	  *) exit $$rc;; esac
 
 # Workflows: GitHub's schema (check-jsonschema's bundled copy, no download), zizmor's security
@@ -179,7 +180,7 @@ lint-workflows:
 lint-dbt:
 	LAKE_ROOT=$$(mktemp -d) $(DBT) parse $(DBT_FLAGS) --target-path target/lint --quiet
 	COLUMNS=160 $(BIN)/dbt-bouncer run --config-file lint/dbt-bouncer.yml
-	cd lint && ../$(BIN)/dbt-score lint --manifest ../target/lint/manifest.json
+	cd lint && $(abspath $(BIN))/dbt-score lint --manifest ../target/lint/manifest.json
 
 PYTEST_ARGS ?=
 # -n auto: one worker per core (pytest-xdist); every test uses its own temporary lake.
