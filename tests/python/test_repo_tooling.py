@@ -1,4 +1,5 @@
-"""Contributor tooling: the pre-commit hooks work offline, the CI workflows are well-formed."""
+"""Contributor tooling: the pre-commit hooks work offline, the CI workflows are well-formed, the
+dbt conventions of `make lint` (lint/) catch a misplaced, undocumented model."""
 
 from __future__ import annotations
 
@@ -108,3 +109,40 @@ def test_docs_workflow_deploys_pages_with_least_privilege() -> None:
         s.get("uses", "").startswith("actions/upload-pages-artifact") for s in build["steps"]
     )
     assert any(s.get("uses", "").startswith("actions/deploy-pages") for s in deploy["steps"])
+
+
+def test_dbt_conventions_catch_a_misplaced_undocumented_model(tmp_path: Path) -> None:
+    """`make lint-dbt` (dbt-bouncer and dbt-score, configured in lint/) on a copy of the project
+    with a badly named, undocumented mart and a model outside the three layers."""
+    listed = subprocess.run(
+        ["git", "-C", str(ROOT), "ls-files", "-z"], capture_output=True, check=True
+    ).stdout.decode()
+    project = tmp_path / "project"
+    for name in filter(None, listed.split("\0")):
+        if (ROOT / name).is_file():
+            (project / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(ROOT / name, project / name)
+
+    def lint_dbt() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["make", "--no-print-directory", "-C", str(project), "lint-dbt", f"VENV={BIN.parent}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    clean = lint_dbt()
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    (project / "models" / "marts" / "orders_mart.sql").write_text("select 1 as id\n")
+    (project / "models" / "reporting").mkdir()
+    (project / "models" / "reporting" / "fct_report.sql").write_text("select 1 as id\n")
+    result = lint_dbt()
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    for check in (
+        "check_model_names:",
+        "check_model_directories:",
+        "check_model_description_populated:",
+        "check_model_has_unique_test:",
+    ):
+        assert check in output, output

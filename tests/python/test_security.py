@@ -1,11 +1,13 @@
 """Security: the loader writes only inside the lake root whatever the input's name, dbt vars that
-reach SQL are refused when malicious, and no credentials are committed (scripts/secret_scan.py)."""
+reach SQL are refused when malicious, and no credentials are committed
+(`make lint-secrets`: detect-secrets)."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +15,6 @@ from pathlib import Path
 import pytest
 from dbt_harness import FIXTURES, LOADER, ROOT, Lake
 
-SECRET_SCAN = ROOT / "scripts" / "secret_scan.py"
 HEADER = b"TransactionID,CustomerID,TransactionAmount,Currency,TransactionTimestamp\n"
 SAFE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*\.csv")
 RUN_DIR = re.compile(r"run_id=\d{8}T\d{12}Z_[0-9a-f]{8}")
@@ -172,17 +173,37 @@ def test_lake_root_with_glob_characters_reads_no_other_lake(tmp_path: Path) -> N
 
 
 # ------------------------------------------------------------------------------ secret scan
-def scan(repo: Path) -> subprocess.CompletedProcess[str]:
+# `make lint-secrets` (part of `make lint`): detect-secrets on the files git tracks, from the
+# virtualenv running the tests.
+VENV = Path(sys.executable).parent.parent
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+
+
+def lint_secrets(repo: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(SECRET_SCAN), "--repo", str(repo)],
+        ["make", "--no-print-directory", "-C", str(repo), "lint-secrets", f"VENV={VENV}"],
         capture_output=True,
         text=True,
         check=False,
     )
 
 
-def git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+def scratch_repo(tmp_path: Path, files: dict[str, str]) -> Path:
+    """A git repository with this project's Makefile and secrets baseline, and `files`."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "--quiet")
+    project_files = ["Makefile", ".secrets.baseline", "requirements.txt"]
+    for name in project_files:
+        shutil.copy(ROOT / name, repo / name)
+    for name, text in files.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text)
+    git(repo, "add", *project_files, *files)
+    return repo
 
 
 # Built at run time so that this file itself holds no key-shaped string.
@@ -190,55 +211,44 @@ FAKE_KEY_ID = "AKIA" + "TESTFAKEKEY12345"
 FAKE_SESSION_KEY_ID = "ASIA" + "TESTFAKEKEY67890"
 FAKE_SECRET = "Zx9" + "fake" * 8 + "/+12A"  # 40 characters, like an AWS secret key
 PRIVATE_KEY = "-----BEGIN " + "RSA PRIVATE KEY-----\nMIIEfake\n-----END RSA PRIVATE KEY-----\n"
+ALLOW = "pragma: " + "allowlist secret"
 
 
-def test_secret_scan_names_every_planted_secret(tmp_path: Path) -> None:
-    assert len(FAKE_SECRET) == 40
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    git(repo, "init", "--quiet")
-    files = {
-        "clean.py": "AWS_SECRET_ACCESS_KEY = os.environ['AWS_SECRET_ACCESS_KEY']\n",
-        "config/settings.py": f"# settings\nKEY_ID = '{FAKE_KEY_ID}'\n",
-        "deploy/env.sh": f"export X=1\n\nexport TOKEN_ID={FAKE_SESSION_KEY_ID}\n",
-        "credentials": f"[default]\naws_secret_access_key = {FAKE_SECRET}\n",
-        "keys/id_rsa": PRIVATE_KEY,
-        "docs/example.md": "Key AKIAIOSFODNN7EXAMPLE is AWS's documented example.\n",
-        "allowed.txt": f"{FAKE_KEY_ID}  # secret-scan: allow\n",
-        "stand_in.py": 'aws_secret_access_key="stand-in"\n',
-    }
-    for name, text in files.items():
-        (repo / name).parent.mkdir(parents=True, exist_ok=True)
-        (repo / name).write_text(text)
+def test_secret_step_names_every_planted_secret(tmp_path: Path) -> None:
+    repo = scratch_repo(
+        tmp_path,
+        {
+            "clean.py": "AWS_SECRET_ACCESS_KEY = os.environ['AWS_SECRET_ACCESS_KEY']\n",
+            "config/settings.py": f"# settings\nKEY_ID = '{FAKE_KEY_ID}'\n",
+            "deploy/env.sh": f"export X=1\n\nexport TOKEN_ID={FAKE_SESSION_KEY_ID}\n",
+            "credentials": f"[default]\naws_secret_access_key = {FAKE_SECRET}\n",
+            "keys/id_rsa": PRIVATE_KEY,
+            "allowed.py": f"KEY_ID = '{FAKE_KEY_ID}'  # {ALLOW}\n",
+        },
+    )
     (repo / "untracked.txt").write_text(FAKE_KEY_ID)  # not tracked: not scanned
-    git(repo, "add", *files)
 
-    result = scan(repo)
-    assert result.returncode == 1
-    assert sorted(result.stdout.splitlines()) == [
-        "config/settings.py:2: AWS access key id",
-        "credentials:2: AWS secret access key assignment",
-        "deploy/env.sh:3: AWS access key id",
-        "keys/id_rsa:1: private key block",
-    ]
+    result = lint_secrets(repo)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    found = set(re.findall(r"Location:\s+(\S+)", output))
+    assert found == {
+        "config/settings.py:2",
+        "deploy/env.sh:3",
+        "credentials:2",
+        "keys/id_rsa:1",
+    }, output
     for secret in (FAKE_KEY_ID, FAKE_SESSION_KEY_ID, FAKE_SECRET):
-        assert secret not in result.stdout + result.stderr
+        assert secret not in output
+    assert (repo / ".secrets.baseline").read_bytes() == (ROOT / ".secrets.baseline").read_bytes()
 
 
-def test_secret_scan_passes_a_clean_repo_and_fails_outside_git(tmp_path: Path) -> None:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    git(repo, "init", "--quiet")
-    (repo / "ok.py").write_text("print('nothing to see')\n")
-    git(repo, "add", "ok.py")
-    assert scan(repo).returncode == 0
-    not_a_repo = tmp_path / "plain"
-    not_a_repo.mkdir()
-    result = scan(not_a_repo)
-    assert result.returncode == 2
-    assert "git ls-files failed" in result.stderr
+def test_secret_step_passes_a_clean_repo(tmp_path: Path) -> None:
+    repo = scratch_repo(tmp_path, {"ok.py": "print('nothing to see')\n"})
+    result = lint_secrets(repo)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_secret_scan_passes_on_this_repository() -> None:
-    result = scan(ROOT)
+def test_secret_step_passes_on_this_repository() -> None:
+    result = lint_secrets(ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
