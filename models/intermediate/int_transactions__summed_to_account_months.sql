@@ -1,9 +1,10 @@
 {#-
     Net amount and transaction count per account x currency x calendar month (UTC) of the
-    processed transactions: what the month-end balances are built from. Incremental: an accepted
-    transaction never changes or leaves fct_transactions, so each build adds the sums of the new
-    runs' transactions to their account-months (merge on the account-month) and the balances no
-    longer read every transaction.
+    processed transactions: what the month-end balances are built from. Reads the accepted records
+    of int_transactions__classified (the rows fct_transactions holds; an intermediate model reads
+    staging and intermediate models only). Incremental: an accepted record is never reclassified,
+    so each build adds the sums of the new runs' accepted records to their account-months (merge
+    on the account-month) and the balances no longer read every transaction.
 -#}
 {{ config(
     materialized='incremental',
@@ -16,7 +17,7 @@
 
 with
 
-{%- set new_runs = new_runs_only(processed_column='last_run_id', landed_column='ingested_at') %}
+{%- set new_runs = new_runs_only(processed_column='last_run_id', landed_column='landed_at') %}
 
 new_transactions as (
     select
@@ -24,16 +25,16 @@ new_transactions as (
         currency,
         amount,
         transaction_ts
-    from {{ ref('fct_transactions') }}
-    where {{ new_runs }}
+    from {{ ref('int_transactions__classified') }}
+    where record_status = 'accepted' and {{ new_runs }}
 ),
 
 -- the build's latest run, one value for every row it adds to (a per-month maximum of a text
 -- column costs more than the sums: 5 x the time and 60 % more memory at 100M rows)
 batch as (
     select max(run_id) as last_run_id
-    from {{ ref('fct_transactions') }}
-    where {{ new_runs }}
+    from {{ ref('int_transactions__classified') }}
+    where record_status = 'accepted' and {{ new_runs }}
 ),
 
 new_account_months as (

@@ -112,3 +112,89 @@ def test_docs_state_the_macros_business_time_floor(manifest: dict) -> None:
         (ROOT / "contracts" / "transactions.schema.json").read_text(encoding="utf-8"),
     ]
     assert all(day in text for text in described)
+
+
+MARTS = {"fct_transactions", "fct_month_end_balances", "quarantine_transactions", "run_metrics"}
+# columns that carry personal data, wherever a model or source declares them: account ids, and
+# records or lines as received (they hold the account id)
+PII_COLUMNS = {"account_id", "customer_id", "customer_id_raw", "record_text", "line_text"}
+
+
+def _models(manifest: dict) -> dict[str, dict]:
+    return {
+        n["name"]: n
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "model" and n["package_name"] == PACKAGE
+    }
+
+
+def test_every_model_has_a_group_an_access_level_and_a_grain(manifest: dict) -> None:
+    groups = {g["name"]: g for g in manifest["groups"].values()}
+    models = _models(manifest)
+    assert set(models) >= MARTS
+    for name, model in models.items():
+        group = groups.get(model["group"] or "")
+        assert group is not None, f"{name} is in no group"
+        assert group["owner"].get("name") and group["owner"].get("email"), model["group"]
+        assert model["access"] in {"private", "protected", "public"}, name
+        assert model["config"]["meta"].get("grain"), f"{name} does not state its grain"
+        assert "grain" in model["description"].lower(), name
+    # consumers read the marts; every other model is not part of the interface
+    assert {n for n, m in models.items() if m["access"] == "public"} == MARTS
+    # the exposures' owners own the groups of the marts they read
+    owners = {(g["owner"]["name"], g["owner"]["email"]) for g in groups.values()}
+    for exposure in manifest["exposures"].values():
+        owner = exposure["owner"]
+        assert (owner["name"], owner["email"]) in owners, exposure["name"]
+
+
+def test_each_model_declares_its_key(manifest: dict) -> None:
+    """dbt reads a model's key from a primary_key constraint (manifest `primary_key`); the two
+    marts whose key DuckDB would enforce with an index over every row state it in meta, and the
+    project's scoped uniqueness test checks it."""
+    models = _models(manifest)
+    keys = {
+        name: model["primary_key"] or model["config"]["meta"].get("primary_key")
+        for name, model in models.items()
+    }
+    assert keys["base_landing__transaction_lines"] == ["line_number", "run_id"]
+    assert keys["run_metrics"] == ["run_id"]
+    assert set(keys["quarantine_transactions"]) == {"run_id", "line_number"}
+    assert keys["fct_transactions"] == ["transaction_id"]
+    assert keys["fct_month_end_balances"] == ["account_id", "currency", "month"]
+    assert all(keys.values()), [n for n, key in keys.items() if not key]
+    uniqueness = {
+        (n["attached_node"], tuple(n["test_metadata"]["kwargs"].get("columns") or ()))
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "test"
+        and (n.get("test_metadata") or {}).get("name") == "unique_combination"
+    }
+    for name in ("fct_transactions", "fct_month_end_balances", "base_landing__transaction_lines"):
+        assert any(
+            node.endswith(f".{name}") and set(columns) == set(keys[name])
+            for node, columns in uniqueness
+        ), f"{name}: no uniqueness test on its key"
+    # run_metrics is contracted: every column typed
+    run_metrics = models["run_metrics"]
+    assert run_metrics["config"]["contract"]["enforced"]
+    assert all(c.get("data_type") for c in run_metrics["columns"].values())
+
+
+def test_personal_data_is_flagged(manifest: dict) -> None:
+    resources = [*_models(manifest).values(), *manifest["sources"].values()]
+    flagged: set[str] = set()
+    for node in resources:
+        if node["package_name"] != PACKAGE:
+            continue
+        for name, column in (node.get("columns") or {}).items():
+            is_flagged = bool((column.get("meta") or {}).get("contains_pii"))
+            assert is_flagged == (name in PII_COLUMNS), f"{node['unique_id']} column {name}"
+            if is_flagged:
+                flagged.add(f"{node['name']}.{name}")
+    # the quarantine and the marts consumers read carry account ids
+    assert {
+        "quarantine_transactions.customer_id",
+        "quarantine_transactions.record_text",
+        "fct_transactions.account_id",
+        "fct_month_end_balances.account_id",
+    } <= flagged
