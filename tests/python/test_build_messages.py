@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 
 import duckdb
-from dbt_harness import FIXTURES, ROOT, Lake
+from dbt_harness import FIXTURES, Lake
+from test_concurrency import holding_the_lock
 
 NOTHING_LANDED = "nothing has been landed in "
 
@@ -58,24 +58,7 @@ def test_bare_build_on_a_warehouse_open_elsewhere_is_one_line(lake: Lake) -> Non
 
 def test_bare_build_while_a_wrapped_build_runs_is_one_line(lake: Lake) -> None:
     lake.land(FIXTURES / "batches" / "batch_1.csv")
-    hold = "import sys; print('held', flush=True); sys.stdin.read()"
-    wrapper = ROOT / "scripts" / "warehouse_lock.py"
-    command = [sys.executable, str(wrapper), "--lake-root", str(lake.root), "--"]
-    holder = subprocess.Popen(
-        [*command, sys.executable, "-c", hold],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=lake.env(),
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    with holding_the_lock(lake) as holder:
         result = lake.build(check=False)
-    finally:
-        assert holder.stdin is not None
-        holder.stdin.close()
-        holder.wait(timeout=60)
-        assert holder.stdout is not None
-        holder.stdout.close()
     line = assert_refused_in_one_line(result, lake)
     assert f"another build is running (pid {holder.pid} since " in line
