@@ -42,7 +42,9 @@ DEFAULT_CONTRACT_PATH = REPO_ROOT / CONTRACT_FILE
 MACRO_FILE = "macros/parsing/contract.sql"
 MACRO_NAME = "transaction_file_columns"
 MODEL_DOCS_FILE = "models/staging/landing/_landing__models.yml"
-STAGING_MODEL = "stg_landing__transactions"
+# The models that carry each file column's value as received (<column>_raw): where the record is
+# split by its header, and staging, which passes the values on.
+RAW_VALUE_MODELS = ("base_landing__transaction_fields", "stg_landing__transactions")
 MARTS_DOCS_FILE = "models/marts/_marts__models.yml"
 PROCESSED_MODEL = "fct_transactions"
 LOADER_FILE = "scripts/lake_landing.py"
@@ -775,20 +777,23 @@ def _model_docs_drift(root: Path, contract: Contract) -> list[Drift]:
     text = _read(root, MODEL_DOCS_FILE)
     if text is None:
         return [Drift(MODEL_DOCS_FILE, "cannot read the file")]
-    documented = documented_columns(text, STAGING_MODEL)
-    if documented is None:
-        return [Drift(MODEL_DOCS_FILE, f"model {STAGING_MODEL} not found")]
     expected = [c.column + RAW_SUFFIX for c in contract.columns]
-    drifts = [
-        Drift(MODEL_DOCS_FILE, f"{STAGING_MODEL}: column {name} is not documented")
-        for name in expected
-        if not documented.get(name)
-    ]
-    drifts += [
-        Drift(MODEL_DOCS_FILE, f"{STAGING_MODEL}: {name} is not a column of {CONTRACT_FILE}")
-        for name in documented
-        if name.endswith(RAW_SUFFIX) and name not in expected
-    ]
+    drifts: list[Drift] = []
+    for model in RAW_VALUE_MODELS:
+        documented = documented_columns(text, model)
+        if documented is None:
+            drifts.append(Drift(MODEL_DOCS_FILE, f"model {model} not found"))
+            continue
+        drifts += [
+            Drift(MODEL_DOCS_FILE, f"{model}: column {name} is not documented")
+            for name in expected
+            if not documented.get(name)
+        ]
+        drifts += [
+            Drift(MODEL_DOCS_FILE, f"{model}: {name} is not a column of {CONTRACT_FILE}")
+            for name in documented
+            if name.endswith(RAW_SUFFIX) and name not in expected
+        ]
     return drifts
 
 

@@ -27,7 +27,7 @@ batch_ids as (
     select
         transaction_id,
         count(transaction_id) as records
-    from {{ ref('stg_landing__transactions') }}
+    from {{ ref('int_transactions__validated') }}
     where {{ new_runs }}
     group by transaction_id
     having count(transaction_id) > 0
@@ -67,7 +67,7 @@ accepted_history as (
             where history_ids.is_batch_id
         )
     {%- else -%}
-    from {{ ref('stg_landing__transactions') }}
+    from {{ ref('int_transactions__validated') }}
     where 1 = 0
     {%- endif %}
 ),
@@ -85,7 +85,7 @@ contested_ids as (
 
 contested as (
     select *
-    from {{ ref('stg_landing__transactions') }}
+    from {{ ref('int_transactions__validated') }}
     where
         {{ new_runs }}
         and transaction_id in (select contested_ids.transaction_id from contested_ids)
@@ -98,7 +98,7 @@ uncontested as (
         false as follows_accepted_version,
         false as has_same_content,
         false as has_duplicate_conflict
-    from {{ ref('stg_landing__transactions') }}
+    from {{ ref('int_transactions__validated') }}
     where
         {{ new_runs }}
         and (

@@ -107,7 +107,7 @@ def test_docs_state_the_macros_business_time_floor(manifest: dict) -> None:
     described = [
         nodes["fct_month_end_balances"]["description"],
         nodes["fct_transactions"]["columns"]["transaction_ts"]["description"],
-        nodes["stg_landing__transactions"]["columns"]["has_timestamp_error"]["description"],
+        nodes["int_transactions__validated"]["columns"]["has_timestamp_error"]["description"],
         (ROOT / "README.md").read_text(encoding="utf-8"),
         (ROOT / "contracts" / "transactions.schema.json").read_text(encoding="utf-8"),
     ]
@@ -117,7 +117,14 @@ def test_docs_state_the_macros_business_time_floor(manifest: dict) -> None:
 MARTS = {"fct_transactions", "fct_month_end_balances", "quarantine_transactions", "run_metrics"}
 # columns that carry personal data, wherever a model or source declares them: account ids, and
 # records or lines as received (they hold the account id)
-PII_COLUMNS = {"account_id", "customer_id", "customer_id_raw", "record_text", "line_text"}
+PII_COLUMNS = {
+    "account_id",
+    "customer_id",
+    "customer_id_raw",
+    "customer_id_text",
+    "record_text",
+    "line_text",
+}
 
 
 def _models(manifest: dict) -> dict[str, dict]:
