@@ -79,11 +79,17 @@ def declare_downstream(project: Path) -> None:
         "'column': 'transaction_timestamp', 'required': true},\n"
         "        {'header': 'Channel', 'column': 'channel', 'required': false},",
     )
-    replace_once(
-        project / "models" / "staging" / "landing" / "_landing__models.yml",
-        "      - name: transaction_id\n",
-        "      - name: channel_raw\n        description: Channel as received.\n"
-        "      - name: transaction_id\n",
+    # the split record (base_landing__transaction_fields) and staging both carry it as received
+    staging_docs = project / "models" / "staging" / "landing" / "_landing__models.yml"
+    raw_timestamp = "      - name: transaction_timestamp_raw\n"
+    text = staging_docs.read_text()
+    assert text.count(raw_timestamp) == 2, f"{staging_docs}: expected two {raw_timestamp!r}"
+    staging_docs.write_text(
+        text.replace(
+            raw_timestamp,
+            "      - name: channel_raw\n        description: Channel as received.\n"
+            + raw_timestamp,
+        )
     )
     replace_once(
         project / "models" / "marts" / "_marts__models.yml",
