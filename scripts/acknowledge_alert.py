@@ -4,7 +4,7 @@
 Usage: python scripts/acknowledge_alert.py [--lake-root DIR | --s3-uri s3://BUCKET/PREFIX]
            --alert NAME --run-id RUN_ID --by WHO --reason TEXT [--sse ... --kms-key-id K]
 
-The alerts on run_metrics (dbt tests quarantine_rate_at_most, header_matches_contract and
+The alerts on fct_run_metrics (dbt tests quarantine_rate_at_most, header_matches_contract and
 volume_within_trailing_median; names ``quarantine_rate``, ``schema_drift``, ``volume``) skip
 every (alert, run) pair acknowledged here, even with var ``check_all_runs: true``. Each
 acknowledgement is one new JSON object (alert, run_id, acknowledged_by, acknowledged_at in UTC,
@@ -41,7 +41,7 @@ from jsonlog import emit
 from lake_landing import LANDED_AT_FORMAT, MANIFEST_NAME, parse_run_time
 
 PROG = "acknowledge_alert"
-# The alerts' names: the `alert` argument of each alert test on run_metrics
+# The alerts' names: the `alert` argument of each alert test on fct_run_metrics
 # (models/marts/_marts__models.yml; test_alerts.py checks the two agree).
 ALERTS = ("quarantine_rate", "schema_drift", "volume")
 # macros/raw/create_raw_relations.sql, acknowledgements_folder()

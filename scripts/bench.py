@@ -401,7 +401,7 @@ def summarize_warehouse(database: Path) -> Summary:
         return summarize(
             con,
             "main_marts.fct_transactions",
-            "main_marts.quarantine_transactions",
+            "main_marts.fct_quarantined_records",
             "main_marts.fct_month_end_balances",
             "closing_balance",
         )

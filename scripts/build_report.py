@@ -4,7 +4,7 @@
 Usage: python scripts/build_report.py [--lake-root DIR] [--static-docs FILE] [--site DIR]
 
 Reads the DuckDB warehouse (``DIR/warehouse.duckdb``; DIR: ``$LAKE_ROOT``, else ``./lake``):
-the published ``run_metrics`` and ``fct_month_end_balances`` (``main_published``, as of the last
+the published ``fct_run_metrics`` and ``fct_month_end_balances`` (``main_published``, as of the last
 build that passed its tests; ``scripts/publish.py`` writes them), and the lake's alert
 acknowledgements (``DIR/acknowledgements/``, scripts/acknowledge_alert.py). Writes
 ``SITE/report.html`` (rows per run, quarantine rate by reason over runs, month-end balance totals
@@ -59,10 +59,10 @@ def query(con: duckdb.DuckDBPyConnection, sql: str) -> Table:
 
 
 def reason_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """run_metrics' per-code columns, in table order (the codes come from the model, not here)."""
+    """fct_run_metrics' per-code columns, in table order (the codes come from the model)."""
     rows = con.sql(
         "select column_name from information_schema.columns"
-        f" where table_schema = '{PUBLISHED}' and table_name = 'run_metrics'"
+        f" where table_schema = '{PUBLISHED}' and table_name = 'fct_run_metrics'"
         " order by ordinal_position"
     ).fetchall()
     return [r[0] for r in rows if r[0].startswith(CODE_PREFIX) and r[0] not in NOT_CODES]
@@ -112,7 +112,7 @@ def runs_section(con: duckdb.DuckDBPyConnection, codes: list[str]) -> tuple[str,
         "select row_number() over (order by run_id) as run, run_id, source_file, input_rows,"
         " valid_rows, quarantined_rows, duplicate_rows, quarantine_rate,"
         f" {', '.join(codes)}{', ' if codes else ''}{rate_by_code}"
-        f" from {PUBLISHED}.run_metrics order by run_id",
+        f" from {PUBLISHED}.fct_run_metrics order by run_id",
     )
     index = {name: i for i, name in enumerate(runs.columns)}
     labels = [str(row[index["run"]]) for row in runs.rows]
@@ -284,7 +284,7 @@ def render(
 <main>
 <h1>Run report</h1>
 <p>Built {escape(built.strftime("%Y-%m-%d %H:%M UTC"))} from <code>{escape(warehouse.name)}</code>:
-<code>run_metrics</code> (one row per landed run) and <code>fct_month_end_balances</code>.
+<code>fct_run_metrics</code> (one row per landed run) and <code>fct_month_end_balances</code>.
 See the <a href="{DOCS_PAGE}">docs site</a> for what every model and column means.</p>
 {summary(runs)}
 <section id="runs" aria-labelledby="runs-heading">
@@ -329,7 +329,7 @@ def build(lake_root: Path, static_docs: Path | None, site: Path) -> Path:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         published = con.sql(
             "select count(*) from information_schema.tables"
-            f" where table_schema = '{PUBLISHED}' and table_name = 'run_metrics'"
+            f" where table_schema = '{PUBLISHED}' and table_name = 'fct_run_metrics'"
         ).fetchall()
         if published != [(1,)]:
             raise ReportError(

@@ -10,23 +10,23 @@ Reads dbt's `P/run_results.json` (default `target`) and refuses, changing nothin
 or error-severity test of the build failed. Otherwise it first publishes the audited marts
 (write, audit, publish): `dbt run-operation publish_audited` (macros/publish/publish_audited.sql)
 points the relations consumers read (source `published`: `<schema>_published.fct_transactions`,
-`quarantine_transactions`, `fct_month_end_balances`, `run_metrics`) at what the build wrote and
+`fct_quarantined_records`, `fct_month_end_balances`, `fct_run_metrics`) at what the build wrote and
 tested (DuckDB: copies, replaced in one transaction; Athena: views over the Iceberg snapshots).
 Its dbt files go to `P/publish/`, so `P/run_results.json` stays the build's. Then:
 
 * Local: exports the published fct_transactions as Parquet under
-  DIR/processed/transactions/data/year=YYYY/month=M/ (written beside the old copy, then swapped
+  DIR/processed/transactions/data/month=YYYY-MM/ (written beside the old copy, then swapped
   in by renames), then writes, for every landed run that has no marker yet,
   DIR/processed/transactions/ingest_date=D/run_id=R/_SUCCESS.
 * S3: the processed tables are Iceberg tables already (readable by any Iceberg engine), so only
   the markers are written, to s3://BUCKET/PREFIX/processed/transactions/ingest_date=D/run_id=R/
   _SUCCESS, with a conditional PUT (never overwritten) and server-side encryption. The metrics
-  are read from Athena: `select * from` the published run_metrics (its schema and name from
+  are read from Athena: `select * from` the published fct_run_metrics (its schema and name from
   `P/manifest.json`, source `published`), in workgroup $ATHENA_WORK_GROUP, results under
   $ATHENA_S3_STAGING_DIR. NOT RUN AGAINST ATHENA: the tests replay Athena's result format from
   moto (which does not execute SQL); the query itself is only as tested as the dbt model.
 
-A marker is JSON with the run's metrics (the run_metrics model). Consumers wait for it.
+A marker is JSON with the run's metrics (the fct_run_metrics model). Consumers wait for it.
 Logs one JSON line per published run on stdout (scripts/jsonlog.py): event run_published with
 run_id, marker and metrics. Exit 0 published, 1 refused or failed.
 """
@@ -52,13 +52,13 @@ from jsonlog import emit, jsonable
 from lake_landing import parse_run_time
 
 FAILED_STATUSES = {"error", "fail", "runtime error"}
-METRICS_SOURCE = "source.transaction_lakehouse.published.run_metrics"
+METRICS_SOURCE = "source.transaction_lakehouse.published.fct_run_metrics"
 PROJECT = Path(__file__).resolve().parents[1]
 PUBLISH_OPERATION = "publish_audited"
-DUCKDB_METRICS_SQL = "select * from main_published.run_metrics order by run_id"
+DUCKDB_METRICS_SQL = "select * from main_published.fct_run_metrics order by run_id"
 EXPORT_SQL = (
     "copy (select * from main_published.fct_transactions) to '{path}'"
-    " (format parquet, partition_by (year, month))"
+    " (format parquet, partition_by (month))"
 )
 MARKERS_PREFIX = "processed/transactions/"
 _IDENTIFIER_RE = re.compile(r"[a-z_][a-z0-9_]*")
@@ -89,12 +89,12 @@ def build_failures(run_results: Path) -> list[str]:
 # ---------------------------------------------------------------------------------- metrics
 class MetricsSource(Protocol):
     def run_metrics(self) -> list[dict[str, Any]]:
-        """One dict per landed run (the run_metrics model's columns), JSON-safe values."""
+        """One dict per landed run (the fct_run_metrics model's columns), JSON-safe values."""
         ...
 
 
 class DuckDBMetrics:
-    """run_metrics from the local warehouse."""
+    """fct_run_metrics from the local warehouse."""
 
     def __init__(self, con: Any) -> None:
         self.con = con
@@ -109,7 +109,7 @@ class DuckDBMetrics:
 
 
 def metrics_relation(manifest_path: Path) -> tuple[str, str]:
-    """(schema, name) of the published run_metrics (source `published`, from dbt's manifest)."""
+    """(schema, name) of the published fct_run_metrics (source `published`, from dbt's manifest)."""
     if not manifest_path.is_file():
         raise PublishRefused(f"{manifest_path}: no dbt manifest (run dbt build first)")
     sources = json.loads(manifest_path.read_text(encoding="utf-8")).get("sources", {})
@@ -140,7 +140,7 @@ def athena_value(text: str | None, athena_type: str) -> Any:
 
 
 class AthenaMetrics:
-    """run_metrics read through the Athena query API (boto3); see the module docstring."""
+    """fct_run_metrics read through the Athena query API (boto3); see the module docstring."""
 
     def __init__(
         self,
@@ -226,7 +226,7 @@ class MarkerStore(Protocol):
 
 def _run_key(ingest_date: str, run_id: str) -> str:
     if not _DATE_RE.fullmatch(ingest_date) or parse_run_time(run_id) is None:
-        raise PublishRefused(f"run_metrics has an invalid run: {ingest_date!r}, {run_id!r}")
+        raise PublishRefused(f"fct_run_metrics has an invalid run: {ingest_date!r}, {run_id!r}")
     return f"ingest_date={ingest_date}/run_id={run_id}/_SUCCESS"
 
 

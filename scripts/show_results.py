@@ -22,7 +22,7 @@ QUERIES = {
         " group by all order by all"
     ),
     "Quarantine by reason": (
-        "select validation_error, count(*) as records from main_published.quarantine_transactions"
+        "select validation_error, count(*) as records from main_published.fct_quarantined_records"
         " group by all order by records desc limit 10"
     ),
     "Month-end balances (first rows)": (

@@ -1,5 +1,5 @@
 {#- The runs an alert test judges, as a filter on `model` (a model with run_id and built_at:
-    run_metrics): the runs the latest build of the model wrote (var check_all_runs: true, every
+    fct_run_metrics): the runs the latest build of the model wrote (var check_all_runs: true, every
     run; latest_build_scope), less the runs an operator acknowledged for this alert
     (landing.alert_acknowledgements, written by scripts/acknowledge_alert.py). `alert` names the
     alert as the acknowledgements do; `run_id_column` is the run_id as the test's query names it. -#}

@@ -1,6 +1,6 @@
 {#- Where a test's "latest build only" scope starts: the first run the latest build of
     `relation` wrote, as a validated literal; `stamp_column` is the relation's column holding
-    the build's start time (classified_at; built_at for run_metrics). None - check every run -
+    the build's start time (classified_at; built_at for fct_run_metrics). None - check every run -
     when the relation is missing or empty, when the latest build wrote every run (a first or
     full-refresh build: the plain check is the cheaper one) or when var check_all_runs is true. -#}
 {% macro latest_build_scope(relation, stamp_column='classified_at') %}

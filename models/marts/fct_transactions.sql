@@ -41,15 +41,14 @@ final as (
         cast(currency as varchar) as currency,
         cast(transaction_ts as {{ timestamp_type() }}) as transaction_ts,
         cast(transaction_ts as date) as transaction_date,
-        cast(extract(year from transaction_ts) as integer) as year,
-        cast(extract(month from transaction_ts) as integer) as month,
+        cast({{ month_text('cast(transaction_ts as date)') }} as varchar) as month,
         cast(run_id as varchar) as run_id,
         cast(source_file as varchar) as source_file,
         cast(line_number as bigint) as line_number,
         {%- for column in optional_columns %}
         cast({{ column.column }} as varchar) as {{ column.column }},
         {%- endfor %}
-        cast(landed_at as {{ timestamp_type() }}) as ingested_at
+        cast(landed_at as {{ timestamp_type() }}) as landed_at
     from accepted
 )
 

@@ -62,7 +62,7 @@ quarantined as (
     select
         run_id,
         count(*) as records
-    from {{ ref('quarantine_transactions') }}
+    from {{ ref('fct_quarantined_records') }}
     where {{ in_scope }}
     group by run_id
 ),

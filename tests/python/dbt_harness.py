@@ -25,7 +25,7 @@ FIXTURES = ROOT / "tests" / "fixtures"
 AUDIT_COLUMNS = ("quarantined_at", "classified_at", "built_at")
 # Columns that name the run or the time a file was landed as: they differ between two lakes that
 # landed the same files.
-LANDING_COLUMNS = ("run_id", "last_run_id", "ingest_date", "landed_at", "ingested_at")
+LANDING_COLUMNS = ("run_id", "last_run_id", "ingest_date", "landed_at")
 # What production builds add to `dbt build` (Makefile DBT_BUILD_FLAGS): the dbt unit tests check
 # the logic, not the data, and test_end_to_end.py runs them once.
 PRODUCTION_BUILD_FLAGS = ("--exclude-resource-type", "unit_test")

@@ -43,14 +43,14 @@ from dbt_harness import AUDIT_COLUMNS, DBT, LOADER, PRODUCTION_BUILD_FLAGS, ROOT
 # ------------------------------------------------------------------------------ comparison
 # What two builds of the same files may not share: the build-time audit columns and the moment
 # of landing (each side lands at its own time). Run ids are mapped to the file each run landed.
-IGNORED = frozenset({*AUDIT_COLUMNS, "ingested_at", "landed_at", "ingest_date"})
+IGNORED = frozenset({*AUDIT_COLUMNS, "landed_at", "ingest_date"})
 RUN_COLUMNS = ("run_id", "last_run_id")
 # Each compared table and the columns that identify its rows (for the summary).
 TABLES: dict[str, tuple[str, ...]] = {
     "fct_transactions": ("transaction_id",),
-    "quarantine_transactions": ("run_id", "line_number"),
+    "fct_quarantined_records": ("run_id", "line_number"),
     "fct_month_end_balances": ("account_id", "currency", "month"),
-    "run_metrics": ("run_id",),
+    "fct_run_metrics": ("run_id",),
 }
 RAW_LINES = "transaction_lines"
 LINE_COLUMNS = ["run_id", "source_file", "line_number", "line_text", "is_readable"]

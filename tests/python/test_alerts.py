@@ -1,6 +1,6 @@
 """Alerts (dbt tests and source freshness, severity var `alert_severity`): each fires on crafted
 input and stays quiet on normal input; `alert_severity: error` turns a warning into a failure.
-The alerts on run_metrics judge the runs of the latest build (every run with var
+The alerts on fct_run_metrics judge the runs of the latest build (every run with var
 check_all_runs), less the runs an operator acknowledged (scripts/acknowledge_alert.py)."""
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ from dbt_harness import ROOT, Lake
 
 HEADER = "TransactionID,CustomerID,TransactionAmount,Currency,TransactionTimestamp\n"
 DRIFTED_HEADER = "TransactionID,CustomerID,Amount,Currency,TransactionTimestamp\n"
-VOLUME_TEST = "volume_within_trailing_median_run_metrics_volume__input_rows__source_file__run_id"
-DRIFT_TEST = "header_matches_contract_run_metrics_schema_drift__source_file"
-RATE_TEST = "quarantine_rate_at_most_run_metrics_quarantine_rate"
+VOLUME_TEST = (
+    "volume_within_trailing_median_fct_run_metrics_volume__input_rows__source_file__run_id"
+)
+DRIFT_TEST = "header_matches_contract_fct_run_metrics_schema_drift__source_file"
+RATE_TEST = "quarantine_rate_at_most_fct_run_metrics_quarantine_rate"
 ALERTS = (VOLUME_TEST, DRIFT_TEST)
 ERROR = "{alert_severity: error}"
 ALL_RUNS_ERROR = "{alert_severity: error, check_all_runs: true}"
@@ -79,7 +81,7 @@ def test_volume_and_drift_alerts(lake: Lake, tmp_path: Path) -> None:
 def test_volume_alert_vars_are_validated(lake: Lake, tmp_path: Path) -> None:
     lake.land(write_csv(tmp_path / "one.csv", "O", 3))
     result = lake.build(
-        "--vars", "{volume_alert_factor: '5 or 1=1'}", "--select", "run_metrics",
+        "--vars", "{volume_alert_factor: '5 or 1=1'}", "--select", "fct_run_metrics",
         check=False,
     )  # fmt: skip
     assert result.returncode != 0
@@ -161,7 +163,7 @@ def test_alerts_judge_the_latest_build_and_acknowledged_runs_stop_firing(
     assert published.returncode == 0, published.stderr  # what the report reads
 
     # check_all_runs: every run is judged again, the old one fails
-    every = lake.dbt("test", "--select", "run_metrics", "--vars", ALL_RUNS_ERROR, check=False)
+    every = lake.dbt("test", "--select", "fct_run_metrics", "--vars", ALL_RUNS_ERROR, check=False)
     assert every.returncode == 1
     assert statuses(lake, SCOPED_ALERTS) == {
         RATE_TEST: "fail",
@@ -174,14 +176,14 @@ def test_alerts_judge_the_latest_build_and_acknowledged_runs_stop_firing(
     first = acknowledge(lake, "--alert", "quarantine_rate", *why)
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout)["event"] == "alert_acknowledged"
-    lake.dbt("test", "--select", "run_metrics", "--vars", ALL_RUNS_ERROR, check=False)
+    lake.dbt("test", "--select", "fct_run_metrics", "--vars", ALL_RUNS_ERROR, check=False)
     assert statuses(lake, SCOPED_ALERTS) == {
         RATE_TEST: "pass",
         DRIFT_TEST: "fail",
         VOLUME_TEST: "pass",
     }
     assert acknowledge(lake, "--alert", "schema_drift", *why).returncode == 0
-    quiet = lake.dbt("test", "--select", "run_metrics", "--vars", ALL_RUNS_ERROR, check=False)
+    quiet = lake.dbt("test", "--select", "fct_run_metrics", "--vars", ALL_RUNS_ERROR, check=False)
     assert quiet.returncode == 0, quiet.stdout[-4000:]
     assert set(statuses(lake, SCOPED_ALERTS).values()) == {"pass"}
 
@@ -191,7 +193,7 @@ def test_alerts_judge_the_latest_build_and_acknowledged_runs_stop_firing(
     assert again.returncode == 0, again.stderr
     after = acknowledgement_files(lake)
     assert len(after) == 3 and all(after[name] == body for name, body in before.items())
-    lake.dbt("test", "--select", "run_metrics", "--vars", ALL_RUNS_ERROR)
+    lake.dbt("test", "--select", "fct_run_metrics", "--vars", ALL_RUNS_ERROR)
     rows = lake.query(
         "select alert, run_id, acknowledged_by, reason from main_raw.alert_acknowledgements"
         " order by acknowledged_at"

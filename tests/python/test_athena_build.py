@@ -31,8 +31,8 @@ from s3_stand_in import _CLEARED_ENV as CLEARED_ENV
 BATCHES = sorted((FIXTURES / "batches").glob("batch_*.csv"))
 HOSTILE = sorted((FIXTURES / "hostile").glob("*.csv"))
 FIRST, SECOND = [*BATCHES[:2], *HOSTILE], BATCHES[2:]
-MARTS = ("fct_transactions", "quarantine_transactions", "fct_month_end_balances")
-PUBLISHED = (*MARTS, "run_metrics")
+MARTS = ("fct_transactions", "fct_quarantined_records", "fct_month_end_balances")
+PUBLISHED = (*MARTS, "fct_run_metrics")
 BUCKET = "lakehouse"
 ALL_RUNS = "{check_all_runs: true}"
 PUBLISH = ROOT / "scripts" / "publish.py"
@@ -124,7 +124,7 @@ def assert_marts_equal(athena: AthenaStandIn, schema: str, local: Lake) -> None:
     runs = "select run_id, file_name from {}.transaction_manifests"
     s3_runs = dict(athena.query(runs.format(f"{schema}_raw"))[1])
     local_runs = dict(local.query(runs.format("main_raw")))
-    for mart in (*MARTS, "run_metrics"):
+    for mart in (*MARTS, "fct_run_metrics"):
         names, rows = athena_table(athena, f"{schema}_marts", mart)
         local_names = [
             r[0] for r in local.query(f"select column_name from (describe main_marts.{mart})")
@@ -177,14 +177,14 @@ def test_athena_build_equals_duckdb(athena: AthenaStandIn, tmp_path: Path) -> No
     # The failed build wrote the marts (the audit area); consumers still see the first build's
     # snapshots, and publishing refuses (no view moves, no marker for the new runs).
     _, [[landed]] = athena.query("select count(*) from lake_raw.transaction_manifests")
-    _, [[built]] = athena.query("select count(*) from lake_marts.run_metrics")
-    assert built == landed > len(before["run_metrics"])
+    _, [[built]] = athena.query("select count(*) from lake_marts.fct_run_metrics")
+    assert built == landed > len(before["fct_run_metrics"])
     refused = publish_s3(athena, env, target)
     assert refused.returncode == 1 and "the build failed" in refused.stderr, refused.stderr
     assert published(athena, "lake_published") == before
     assert published(athena, "lake_marts") != before
     markers = [k for k in s3_keys(athena, "processed/transactions/") if k.endswith("/_SUCCESS")]
-    assert len(markers) == len(before["run_metrics"])
+    assert len(markers) == len(before["fct_run_metrics"])
     # The alert acknowledged (back to warn): the next build passes; publishing moves every view
     # to the new snapshot (and only then vacuums the marts, whose snapshots the views pinned).
     dbt_athena(athena, env, target, "build", *PRODUCTION_BUILD_FLAGS)
@@ -192,7 +192,7 @@ def test_athena_build_equals_duckdb(athena: AthenaStandIn, tmp_path: Path) -> No
     assert published_again.returncode == 0, published_again.stderr[-3000:]
     after = published(athena, "lake_published")
     assert after == published(athena, "lake_marts")
-    assert len(after["run_metrics"]) == landed
+    assert len(after["fct_run_metrics"]) == landed
     markers = [k for k in s3_keys(athena, "processed/transactions/") if k.endswith("/_SUCCESS")]
     assert len(markers) == landed
     _, [[views]] = athena.query(
@@ -248,7 +248,7 @@ def test_athena_build_equals_duckdb(athena: AthenaStandIn, tmp_path: Path) -> No
     assert acknowledged.returncode == 0, acknowledged.stderr
     location = json.loads(acknowledged.stdout)["location"]
     assert location.startswith(f"s3://{BUCKET}/acknowledgements/{run_id}.volume.")
-    dbt_athena(athena, env, target, "test", "--select", "run_metrics", "--vars", ALL_RUNS)
+    dbt_athena(athena, env, target, "test", "--select", "fct_run_metrics", "--vars", ALL_RUNS)
     _, acknowledgements = athena.query(
         "select alert, run_id, acknowledged_by, reason, file_name"
         " from awsdatacatalog.lake_raw.alert_acknowledgements"

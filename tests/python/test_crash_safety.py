@@ -20,7 +20,7 @@ BATCHES = sorted((FIXTURES / "batches").glob("batch_*.csv"))
 CORE_TABLES = (
     "main_intermediate.int_transactions__classified",
     "main_marts.fct_transactions",
-    "main_marts.quarantine_transactions",
+    "main_marts.fct_quarantined_records",
     "main_marts.fct_month_end_balances",
 )
 HEADER = b"TransactionID,CustomerID,TransactionAmount,Currency,TransactionTimestamp\n"

@@ -114,12 +114,14 @@ def test_docs_state_the_macros_business_time_floor(manifest: dict) -> None:
     assert all(day in text for text in described)
 
 
-MARTS = {"fct_transactions", "fct_month_end_balances", "quarantine_transactions", "run_metrics"}
+MARTS = {"fct_transactions", "fct_month_end_balances", "fct_quarantined_records", "fct_run_metrics"}
 # columns that carry personal data, wherever a model or source declares them: account ids, and
 # records or lines as received (they hold the account id)
+# (customer_id_raw, customer_id_text: the models before the marts, named after the file's
+# CustomerID; account_id_raw: the quarantine mart's)
 PII_COLUMNS = {
     "account_id",
-    "customer_id",
+    "account_id_raw",
     "customer_id_raw",
     "customer_id_text",
     "record_text",
@@ -165,8 +167,8 @@ def test_each_model_declares_its_key(manifest: dict) -> None:
         for name, model in models.items()
     }
     assert keys["base_landing__transaction_lines"] == ["line_number", "run_id"]
-    assert keys["run_metrics"] == ["run_id"]
-    assert set(keys["quarantine_transactions"]) == {"run_id", "line_number"}
+    assert keys["fct_run_metrics"] == ["run_id"]
+    assert set(keys["fct_quarantined_records"]) == {"run_id", "line_number"}
     assert keys["fct_transactions"] == ["transaction_id"]
     assert keys["fct_month_end_balances"] == ["account_id", "currency", "month"]
     assert all(keys.values()), [n for n, key in keys.items() if not key]
@@ -181,10 +183,10 @@ def test_each_model_declares_its_key(manifest: dict) -> None:
             node.endswith(f".{name}") and set(columns) == set(keys[name])
             for node, columns in uniqueness
         ), f"{name}: no uniqueness test on its key"
-    # run_metrics is contracted: every column typed
-    run_metrics = models["run_metrics"]
-    assert run_metrics["config"]["contract"]["enforced"]
-    assert all(c.get("data_type") for c in run_metrics["columns"].values())
+    # fct_run_metrics is contracted: every column typed
+    fct_run_metrics = models["fct_run_metrics"]
+    assert fct_run_metrics["config"]["contract"]["enforced"]
+    assert all(c.get("data_type") for c in fct_run_metrics["columns"].values())
 
 
 def test_personal_data_is_flagged(manifest: dict) -> None:
@@ -200,8 +202,8 @@ def test_personal_data_is_flagged(manifest: dict) -> None:
                 flagged.add(f"{node['name']}.{name}")
     # the quarantine and the marts consumers read carry account ids
     assert {
-        "quarantine_transactions.customer_id",
-        "quarantine_transactions.record_text",
+        "fct_quarantined_records.account_id_raw",
+        "fct_quarantined_records.record_text",
         "fct_transactions.account_id",
         "fct_month_end_balances.account_id",
     } <= flagged

@@ -140,7 +140,7 @@ def test_static_page_renders_nothing_without_scripts(site: Site) -> None:
 def test_docs_page_renders_models_and_lineage(browser: str, site: Site, tmp_path: Path) -> None:
     url = (site.directory / "index.html").as_uri() + MODEL_URL
     html = rendered(render(browser, url, tmp_path / "profile", "docs_fct_transactions.png"))
-    for model in ("fct_transactions", "fct_month_end_balances", "quarantine_transactions"):
+    for model in ("fct_transactions", "fct_month_end_balances", "fct_quarantined_records"):
         assert f'data-nav-unique-id="model.{PACKAGE}.{model}"' in html, f"{model} not in the tree"
     assert "Processed transactions: one row per accepted TransactionID" in html
     # column types come from the catalog, i.e. from the built warehouse
@@ -183,7 +183,7 @@ def test_report_page_has_charts_with_the_warehouse_data(
     assert 'href="index.html"' in html
     lake = site.lake
     runs = lake.query(
-        "select valid_rows, quarantined_rows, duplicate_rows from main_marts.run_metrics"
+        "select valid_rows, quarantined_rows, duplicate_rows from main_marts.fct_run_metrics"
     )
     rows = _points(html, "chart-rows-per-run")
     for series, column in (("valid", 0), ("quarantined", 1), ("duplicate", 2)):

@@ -18,7 +18,7 @@ GENERATOR = ROOT / "scripts" / "generate_transactions.py"
 BATCHES = sorted((FIXTURES / "batches").glob("batch_*.csv"))
 CORE_TABLES = (
     "main_marts.fct_transactions",
-    "main_marts.quarantine_transactions",
+    "main_marts.fct_quarantined_records",
     "main_marts.fct_month_end_balances",
     "main_intermediate.int_transactions__classified",
 )
@@ -123,12 +123,12 @@ def assert_fixture_outputs(lake: Lake) -> None:
     assert lake.query(
         "select count(*) from main_marts.fct_transactions t"
         " join main_raw.transaction_manifests m using (run_id)"
-        " where t.source_file <> m.file_name or t.ingested_at <> m.landed_at"
+        " where t.source_file <> m.file_name or t.landed_at <> m.landed_at"
     ) == [(0,)]
 
     quarantine = lake.query(
-        "select source_file, line_number, transaction_id, validation_error, run_id"
-        " from main_marts.quarantine_transactions order by source_file, line_number"
+        "select source_file, line_number, transaction_id_raw, validation_error, run_id"
+        " from main_marts.fct_quarantined_records order by source_file, line_number"
     )
     assert [row[:4] for row in quarantine] == EXPECTED_QUARANTINE
     assert all(row[4] == runs[row[0]] for row in quarantine)
@@ -197,19 +197,19 @@ def test_two_full_refresh_builds_give_identical_tables(lake: Lake) -> None:
     lake.land(*BATCHES)
     lake.build("--full-refresh")
     first = table_checksums(lake)
-    built_at = lake.query("select distinct built_at from main_marts.run_metrics")
+    built_at = lake.query("select distinct built_at from main_marts.fct_run_metrics")
     quarantined_at = lake.query(
-        "select distinct quarantined_at from main_marts.quarantine_transactions"
+        "select distinct quarantined_at from main_marts.fct_quarantined_records"
     )
 
     lake.build("--full-refresh")
     assert table_checksums(lake) == first
-    assert set(first) >= {*CORE_TABLES, "main_marts.run_metrics"}
+    assert set(first) >= {*CORE_TABLES, "main_marts.fct_run_metrics"}
     assert all(count > 0 for count, _ in first.values())
     # the excluded columns exist and are what differs: the time of the build
-    assert lake.query("select distinct built_at from main_marts.run_metrics") != built_at
+    assert lake.query("select distinct built_at from main_marts.fct_run_metrics") != built_at
     assert (
-        lake.query("select distinct quarantined_at from main_marts.quarantine_transactions")
+        lake.query("select distinct quarantined_at from main_marts.fct_quarantined_records")
         != quarantined_at
     )
 
@@ -298,7 +298,7 @@ def test_hostile_file_nothing_lost(lake: Lake, tmp_path: Path) -> None:
     ]
     quarantined = lake.query(
         "select source_file, line_number, validation_error, record_text"
-        " from main_marts.quarantine_transactions order by all"
+        " from main_marts.fct_quarantined_records order by all"
     )
     assert quarantined == [
         ("bad_header.csv", 2, "SCHEMA_ERROR", "H-1,ACC1,1.00,EUR,2024-03-10T10:00:00Z"),
@@ -401,7 +401,7 @@ def test_generated_data_matches_generator_truth(lake: Lake, tmp_path: Path) -> N
     }
     by_reason = dict(
         lake.query(
-            "select validation_error, count(*) from main_marts.quarantine_transactions group by all"
+            "select validation_error, count(*) from main_marts.fct_quarantined_records group by all"
         )
     )
     assert by_reason == {code: n for code, n in truth["quarantine_by_reason"].items() if n}
@@ -410,7 +410,7 @@ def test_generated_data_matches_generator_truth(lake: Lake, tmp_path: Path) -> N
     ]
     metrics = lake.query(
         "select input_rows, valid_rows, quarantined_rows, duplicate_rows, quarantined_type_error,"
-        " quarantined_duplicate_conflict from main_marts.run_metrics"
+        " quarantined_duplicate_conflict from main_marts.fct_run_metrics"
     )
     reasons = truth["quarantine_by_reason"]
     assert metrics == [

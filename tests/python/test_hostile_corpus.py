@@ -123,7 +123,7 @@ def test_reconciliation(corpus: LandedCorpus, name: str) -> None:
     lake, run_id = corpus.lake, corpus.run_ids[name]
     records_in = counts(lake, "main_intermediate.int_transactions__classified", run_id)
     processed = counts(lake, "main_marts.fct_transactions", run_id)
-    quarantined = counts(lake, "main_marts.quarantine_transactions", run_id)
+    quarantined = counts(lake, "main_marts.fct_quarantined_records", run_id)
     duplicates = counts(
         lake,
         "main_intermediate.int_transactions__classified",
@@ -148,7 +148,7 @@ def test_every_record_has_its_expected_outcome(corpus: LandedCorpus, name: str) 
     assert actual == expected
 
     quarantine = lake.query(
-        "select line_number, validation_error from main_marts.quarantine_transactions"
+        "select line_number, validation_error from main_marts.fct_quarantined_records"
         f" where run_id = '{run_id}' order by line_number"
     )
     assert quarantine == [
@@ -191,7 +191,7 @@ def test_quarantined_text_is_kept(corpus: LandedCorpus, name: str) -> None:
     if not pinned:
         return
     rows = corpus.lake.query(
-        "select line_number, record_text from main_marts.quarantine_transactions"
+        "select line_number, record_text from main_marts.fct_quarantined_records"
         f" where run_id = '{corpus.run_ids[name]}'"
     )
     texts = dict(rows)

@@ -116,7 +116,7 @@ def test_long_lines_are_records_and_do_not_stop_other_files(tmp_path: Path) -> N
 
     metrics = lake.query(
         "select file_name, input_rows, valid_rows, quarantined_rows"
-        " from main_marts.run_metrics join main_raw.transaction_manifests using (run_id)"
+        " from main_marts.fct_run_metrics join main_raw.transaction_manifests using (run_id)"
         " order by file_name"
     )
     assert metrics == [
@@ -126,7 +126,7 @@ def test_long_lines_are_records_and_do_not_stop_other_files(tmp_path: Path) -> N
     ]
     quarantined = lake.query(
         "select source_file, line_number, validation_error, record_text, record_length"
-        " from main_marts.quarantine_transactions order by source_file"
+        " from main_marts.fct_quarantined_records order by source_file"
     )
     assert [row[:3] for row in quarantined] == [
         ("big_field.csv", 3, "SCHEMA_ERROR"),

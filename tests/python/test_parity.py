@@ -14,7 +14,7 @@ from dbt_harness import FIXTURES, ROOT
 from parity import Side, TableDiff, compare, report
 
 PARITY = ROOT / "tests" / "python" / "parity.py"
-NAMES = ["transaction_id", "amount", "run_id", "ingested_at"]
+NAMES = ["transaction_id", "amount", "run_id", "landed_at"]
 DUCKDB_RUNS = {"r-local-1": "batch_1.csv", "r-local-2": "batch_2.csv"}
 ATHENA_RUNS = {"r-s3-1": "batch_1.csv", "r-s3-2": "batch_2.csv"}
 
@@ -58,10 +58,13 @@ def test_a_disagreement_names_the_counts_and_the_first_differing_keys() -> None:
         " transaction_id=T5 (amount differ); transaction_id=T6 (amount differ);"
         " transaction_id=T7 (amount differ)"
     )
-    same = compare("run_metrics", ("run_id",), *sides({"T1": "1"}, {"T1": "1"}))
+    same = compare("fct_run_metrics", ("run_id",), *sides({"T1": "1"}, {"T1": "1"}))
     text, code = report([diff, same])
     assert code == 1
-    assert text.splitlines()[1:] == ["run_metrics: agree (1 row)", "parity: 1 of 2 tables differ"]
+    assert text.splitlines()[1:] == [
+        "fct_run_metrics: agree (1 row)",
+        "parity: 1 of 2 tables differ",
+    ]
 
 
 def test_a_column_on_one_side_only_is_a_disagreement() -> None:
@@ -106,7 +109,7 @@ def test_parity_of_one_batch(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr[-4000:]
     lines = result.stdout.splitlines()
-    tables = ["fct_transactions", "quarantine_transactions", "fct_month_end_balances"]
-    tables += ["run_metrics", "transaction_lines"]
+    tables = ["fct_transactions", "fct_quarantined_records", "fct_month_end_balances"]
+    tables += ["fct_run_metrics", "transaction_lines"]
     assert [line.split(":")[0] for line in lines] == tables
     assert all(": agree (" in line for line in lines)

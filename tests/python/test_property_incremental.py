@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 CORE_TABLES = (
     "main_intermediate.int_transactions__classified",
     "main_marts.fct_transactions",
-    "main_marts.quarantine_transactions",
+    "main_marts.fct_quarantined_records",
     "main_marts.fct_month_end_balances",
 )
 HEADER = "TransactionID,CustomerID,TransactionAmount,Currency,TransactionTimestamp"

@@ -44,10 +44,10 @@ def test_publish_after_a_successful_build(lake: Lake) -> None:
     parquet = str(processed / "data" / "**" / "*.parquet")
     with duckdb.connect() as con:
         rows = con.sql(
-            f"select year, month, count(*) from read_parquet('{parquet}', hive_partitioning=true)"
+            f"select month, count(*) from read_parquet('{parquet}', hive_partitioning=true)"
             " group by all order by all"
         ).fetchall()
-    assert rows == [(2023, 12, 1), (2024, 1, 3), (2024, 2, 3), (2024, 3, 2)]
+    assert rows == [("2023-12", 1), ("2024-01", 3), ("2024-02", 3), ("2024-03", 2)]
 
     again = run_publish(lake)
     assert again.returncode == 0 and again.stdout == ""
@@ -78,9 +78,9 @@ def test_no_build_results_publishes_nothing(lake: Lake, tmp_path: Path) -> None:
 
 PUBLISHED_MARTS = (
     "fct_transactions",
-    "quarantine_transactions",
+    "fct_quarantined_records",
     "fct_month_end_balances",
-    "run_metrics",
+    "fct_run_metrics",
 )
 
 
@@ -100,13 +100,13 @@ def test_a_failed_build_leaves_the_published_marts_as_the_last_successful_build(
     assert run_publish(lake).returncode == 0
     before = published_state(lake)
     assert before == {mart: lake.table(f"main_marts.{mart}") for mart in PUBLISHED_MARTS}
-    assert len(before["run_metrics"]) == 1
+    assert len(before["fct_run_metrics"]) == 1
 
     # batch_2 quarantines 4 of its 7 records: the quarantine-rate alert, as an error, fails it
     lake.land(BATCHES[1])
     failed = lake.build("--vars", "{alert_severity: error}", check=False)
     assert failed.returncode != 0
-    assert len(lake.table("main_marts.run_metrics")) == 2  # written and audited, not published
+    assert len(lake.table("main_marts.fct_run_metrics")) == 2  # written and audited, not published
     assert len(lake.table("main_marts.fct_transactions")) > len(before["fct_transactions"])
     refused = run_publish(lake)
     assert refused.returncode == 1 and "the build failed" in refused.stderr
@@ -131,5 +131,5 @@ def test_a_failed_build_leaves_the_published_marts_as_the_last_successful_build(
     assert run_publish(lake).returncode == 0
     after = published_state(lake)
     assert after == {mart: lake.table(f"main_marts.{mart}") for mart in PUBLISHED_MARTS}
-    assert len(after["run_metrics"]) == 2 and after != before
+    assert len(after["fct_run_metrics"]) == 2 and after != before
     assert len(list(processed.glob("ingest_date=*/run_id=*/_SUCCESS"))) == 2

@@ -2,7 +2,7 @@
 
 S3 and Athena are moto's server on 127.0.0.1 over HTTP. Moto's Athena does not execute SQL: the
 test queues the result rows Athena would return (header row first, every value as text) and
-checks what publish.py makes of them; the run_metrics query itself never ran on Athena. dbt
+checks what publish.py makes of them; the fct_run_metrics query itself never ran on Athena. dbt
 (`run-operation publish_audited`, which the Trino test runs for real) is a stand-in script here
 that records how it was called: publish.py must run it before any marker is written.
 """
@@ -43,7 +43,7 @@ def cells(values: list[str | None]) -> dict[str, Any]:
 
 
 def queue_athena_result(s3: S3StandIn) -> None:
-    """The next Athena query answers the run_metrics rows (moto's result queue)."""
+    """The next Athena query answers the fct_run_metrics rows (moto's result queue)."""
     rows = [cells([name for name, _ in COLUMNS])]
     rows += [cells([*run, "2024-01-05 09:00:00.000000"]) for run in RUNS[:1]]
     rows += [cells([*run, None]) for run in RUNS[1:]]
@@ -76,7 +76,11 @@ def target(tmp_path: Path, status: str = "success", dbt_exit: int = 0) -> Path:
     path.mkdir(parents=True)
     results = {"args": {"which": "build"}, "results": [{"unique_id": "m", "status": status}]}
     (path / "run_results.json").write_text(json.dumps(results))
-    node = {"schema": "transactions_published", "identifier": "run_metrics", "name": "run_metrics"}
+    node = {
+        "schema": "transactions_published",
+        "identifier": "fct_run_metrics",
+        "name": "fct_run_metrics",
+    }
     (path / "manifest.json").write_text(json.dumps({"sources": {publish.METRICS_SOURCE: node}}))
     calls = tmp_path / "dbt_calls.jsonl"
     stub = tmp_path / "dbt"
@@ -182,10 +186,10 @@ def test_no_marker_when_the_marts_could_not_be_published(s3: S3StandIn, tmp_path
 def test_the_metrics_relation_comes_from_dbt_manifest(tmp_path: Path) -> None:
     assert publish.metrics_relation(target(tmp_path) / "manifest.json") == (
         "transactions_published",
-        "run_metrics",
+        "fct_run_metrics",
     )
     (tmp_path / "bad").mkdir()
-    node = {"schema": 'x"; drop table y; --', "identifier": "run_metrics"}
+    node = {"schema": 'x"; drop table y; --', "identifier": "fct_run_metrics"}
     bad = tmp_path / "bad" / "manifest.json"
     bad.write_text(json.dumps({"sources": {publish.METRICS_SOURCE: node}}))
     with pytest.raises(publish.PublishRefused, match="unexpected relation name"):
@@ -242,19 +246,20 @@ class FakeAthena:
 def test_athena_metrics_wait_page_and_take_the_header_from_the_first_page() -> None:
     pages = [[["run_id", "input_rows"], ["r1", "3"]], [["r2", None]]]
     client = FakeAthena(["QUEUED", "RUNNING", "SUCCEEDED"], pages)
-    metrics = publish.AthenaMetrics(client, ("s_marts", "run_metrics"), "wg", "s3://r/", sleep=id)
+    relation = ("s_marts", "fct_run_metrics")
+    metrics = publish.AthenaMetrics(client, relation, "wg", "s3://r/", sleep=id)
     assert metrics.run_metrics() == [
         {"run_id": "r1", "input_rows": 3},
         {"run_id": "r2", "input_rows": None},
     ]
     [request] = client.requests
-    assert request["QueryString"] == 'select * from "s_marts"."run_metrics" order by run_id'
+    assert request["QueryString"] == 'select * from "s_marts"."fct_run_metrics" order by run_id'
     assert request["WorkGroup"] == "wg"
     assert request["ResultConfiguration"] == {"OutputLocation": "s3://r/"}
 
 
 def test_a_failed_athena_query_refuses_naming_the_query() -> None:
     client = FakeAthena(["RUNNING", "FAILED"], [])
-    metrics = publish.AthenaMetrics(client, ("s_marts", "run_metrics"), "wg", sleep=id)
+    metrics = publish.AthenaMetrics(client, ("s_marts", "fct_run_metrics"), "wg", sleep=id)
     with pytest.raises(publish.PublishRefused, match=r"Athena query q1 .* FAILED: boom"):
         metrics.run_metrics()

@@ -93,9 +93,10 @@ def declare_downstream(project: Path) -> None:
     )
     replace_once(
         project / "models" / "marts" / "_marts__models.yml",
-        "      - name: ingested_at\n",
+        # fct_transactions' landed_at (fct_run_metrics' has its data_type first)
+        "      - name: landed_at\n        description:",
         "      - name: channel\n        description: Channel (contract 1.1).\n"
-        "        data_type: varchar\n      - name: ingested_at\n",
+        "        data_type: varchar\n      - name: landed_at\n        description:",
     )
 
 
@@ -167,7 +168,7 @@ def test_older_runs_keep_null(evolved: tuple[Lake, Path]) -> None:
 def test_files_with_and_without_the_column_are_not_quarantined(evolved: tuple[Lake, Path]) -> None:
     lake, _ = evolved
     rejected = lake.query(
-        "select source_file from main_marts.quarantine_transactions "
+        "select source_file from main_marts.fct_quarantined_records "
         "where source_file in ('with_channel.csv', 'old_format.csv')"
     )
     assert rejected == []
@@ -192,7 +193,7 @@ def test_undeclared_column_is_still_a_schema_error(evolved: tuple[Lake, Path], t
     )
     lake.build()
     codes = lake.query(
-        "select validation_error from main_marts.quarantine_transactions "
+        "select validation_error from main_marts.fct_quarantined_records "
         "where source_file = 'undeclared.csv'"
     )
     assert codes == [("SCHEMA_ERROR",)]
@@ -201,6 +202,6 @@ def test_undeclared_column_is_still_a_schema_error(evolved: tuple[Lake, Path], t
 def test_athena_target_adds_columns_the_same_way() -> None:
     """The incremental models declare the on_schema_change that makes this path work on both
     engines (on Athena, dbt-athena issues ALTER TABLE ... ADD COLUMNS on the Iceberg tables)."""
-    for model in ("int_transactions__classified", "fct_transactions", "quarantine_transactions"):
+    for model in ("int_transactions__classified", "fct_transactions", "fct_quarantined_records"):
         sql = next(ROOT.glob(f"models/**/{model}.sql")).read_text()
         assert "on_schema_change='append_new_columns'" in sql, model

@@ -1,5 +1,7 @@
 {#- Every rejected record with its values as received and every code it failed. Append-only:
-    a record is quarantined once, in the build that first sees its run. -#}
+    a record is quarantined once, in the build that first sees its run. A value as received is
+    named after the typed column it would have become, with `_raw` (the intermediate model names
+    them after the file's headers). -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
@@ -37,11 +39,11 @@ final as (
         cast(line_number as bigint) as line_number,
         cast(record_text as varchar) as record_text,
         cast(record_length as bigint) as record_length,
-        cast(transaction_id_raw as varchar) as transaction_id,
-        cast(customer_id_raw as varchar) as customer_id,
-        cast(transaction_amount_raw as varchar) as transaction_amount,
-        cast(currency_raw as varchar) as currency,
-        cast(transaction_timestamp_raw as varchar) as transaction_timestamp,
+        cast(transaction_id_raw as varchar) as transaction_id_raw,
+        cast(customer_id_raw as varchar) as account_id_raw,
+        cast(transaction_amount_raw as varchar) as amount_raw,
+        cast(currency_raw as varchar) as currency_raw,
+        cast(transaction_timestamp_raw as varchar) as transaction_ts_raw,
         cast(validation_error as varchar) as validation_error,
         {{ build_started_at() }} as quarantined_at
     from rejected
