@@ -41,7 +41,7 @@ def assert_refused_in_one_line(result: subprocess.CompletedProcess[str], lake: L
     assert line.startswith(f"warehouse {lake.root / 'warehouse.duckdb'} is in use: ")
     assert line.endswith(
         "not started: try again when it has finished, or run builds through"
-        " scripts/warehouse_lock.py --wait SECONDS"
+        " lakehouse build --wait SECONDS"
     )
     return line
 

@@ -19,8 +19,9 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import generate_transactions as gen
 import pytest
+
+from lakehouse import generate as gen
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "generate_transactions.py"

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import glue_catalog
 import pytest
 from s3_stand_in import S3StandIn, s3_fixture, s3_server_fixture  # noqa: F401
+
+from lakehouse import glue_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "land_csv.py"

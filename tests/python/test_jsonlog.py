@@ -13,8 +13,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import jsonlog
 import pytest
+
+from lakehouse import jsonlog
 
 ROOT = Path(__file__).resolve().parents[2]
 LAND = ROOT / "scripts" / "land_csv.py"

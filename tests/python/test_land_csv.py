@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import lake_landing as ll
-import land_csv
 import pytest
+
+from lakehouse import land as land_csv
+from lakehouse import landing as ll
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "land_csv.py"

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 from dbt_harness import FIXTURES, Lake
-from line_index import Line, index_name, iter_lines, physical_lines, write_line_index
+
+from lakehouse.line_index import Line, index_name, iter_lines, physical_lines, write_line_index
 
 FIXTURE_FILES = sorted(FIXTURES.rglob("*.csv"))
 

@@ -28,7 +28,7 @@ PROJECT_PARTS = (
     "analyses",
     "docs/dbt",
     "contracts",
-    "scripts",
+    "src",
 )
 
 
@@ -45,7 +45,7 @@ def copy_project(target: Path) -> Path:
 
 def check_drift(project: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(project / "scripts" / "contract.py"), "check-drift"],
+        [sys.executable, "-m", "lakehouse", "contract", "check-drift", "--root", str(project)],
         capture_output=True,
         text=True,
         check=False,

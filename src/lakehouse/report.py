@@ -29,8 +29,9 @@ from html import escape
 from pathlib import Path
 
 import duckdb
-from acknowledge_alert import read_acknowledgements
-from svg_charts import Chart, Series, bar_chart, compact, line_chart
+
+from lakehouse.acknowledge import read_acknowledgements
+from lakehouse.charts import Chart, Series, bar_chart, compact, line_chart
 
 # What consumers read: the marts as of the last published build (README, "Write, audit, publish").
 PUBLISHED = "main_published"
@@ -345,8 +346,8 @@ def build(lake_root: Path, static_docs: Path | None, site: Path) -> Path:
     return report
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--lake-root", type=Path, default=Path(os.environ.get("LAKE_ROOT", "lake")))
     parser.add_argument(
         "--static-docs",

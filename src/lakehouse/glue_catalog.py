@@ -27,7 +27,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from lake_landing import parse_run_time
+
+from lakehouse.landing import parse_run_time
 
 # The StorageDescriptor fields a PartitionInput accepts (get_tables returns a few more).
 _DESCRIPTOR_FIELDS = (
