@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Acknowledge an alert for a landed run: the alert stops firing for that run (append-only).
 
-Usage: python scripts/acknowledge_alert.py [--lake-root DIR | --s3-uri s3://BUCKET/PREFIX]
+Usage: lakehouse acknowledge [--lake-root DIR | --s3-uri s3://BUCKET/PREFIX]
            --alert NAME --run-id RUN_ID --by WHO --reason TEXT [--sse ... --kms-key-id K]
 
 The alerts on run_metrics (dbt tests quarantine_rate_at_most, header_matches_contract and
@@ -93,7 +93,7 @@ class LocalStore:
 
 
 class S3Store:
-    """A lake under s3://BUCKET/PREFIX/ (the loader's layout, scripts/lake_landing_s3.py)."""
+    """A lake under s3://BUCKET/PREFIX/ (the loader's layout, lakehouse.landing_s3)."""
 
     def __init__(self, uri: str, sse: str, kms_key_id: str | None) -> None:
         from lakehouse.landing_s3 import S3Objects, S3Options, new_s3_client, parse_s3_uri

@@ -13,10 +13,10 @@
 
 Usage::
 
-    python scripts/contract.py ddl --table raw.transactions \
+    lakehouse contract ddl --table raw.transactions \
         --location s3://bucket/raw/transactions/ \
         --partition ingest_date:string --partition run_id:string
-    python scripts/contract.py check-drift [--root DIR]
+    lakehouse contract check-drift [--root DIR]
 
 Standard library only.
 """

@@ -4,9 +4,9 @@
 Usage: python scripts/land_csv.py [--lake-root DIR | --s3-uri s3://BUCKET/PREFIX] FILE [FILE ...]
 
 DIR defaults to $LAKE_ROOT, else ./lake. With --s3-uri the same layout is written under
-s3://BUCKET/PREFIX/ (scripts/lake_landing_s3.py; credentials from the standard AWS chain);
+s3://BUCKET/PREFIX/ (lakehouse.landing_s3; credentials from the standard AWS chain);
 with --glue-database (or $RAW_GLUE_DATABASE) each landed or skipped run's partition is then
-registered in the raw Glue tables (scripts/glue_catalog.py).
+registered in the raw Glue tables (lakehouse.glue_catalog).
 Prints one JSON line per file on stdout (status landed | skipped | error). Exit status: 0 every
 file landed or skipped, 1 a file was refused or failed (the others are still landed), 2 usage
 error.

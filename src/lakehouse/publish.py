@@ -27,7 +27,7 @@ Its dbt files go to `P/publish/`, so `P/run_results.json` stays the build's. The
   moto (which does not execute SQL); the query itself is only as tested as the dbt model.
 
 A marker is JSON with the run's metrics (the run_metrics model). Consumers wait for it.
-Logs one JSON line per published run on stdout (scripts/jsonlog.py): event run_published with
+Logs one JSON line per published run on stdout (lakehouse.jsonlog): event run_published with
 run_id, marker and metrics. Exit 0 published, 1 refused or failed.
 """
 

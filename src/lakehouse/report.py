@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Build the stakeholder site: the static dbt docs page and a run report with charts.
 
-Usage: python scripts/build_report.py [--lake-root DIR] [--static-docs FILE] [--site DIR]
+Usage: lakehouse report [--lake-root DIR] [--static-docs FILE] [--site DIR]
 
 Reads the DuckDB warehouse (``DIR/warehouse.duckdb``; DIR: ``$LAKE_ROOT``, else ``./lake``):
 the published ``run_metrics`` and ``fct_month_end_balances`` (``main_published``, as of the last
 build that passed its tests; ``scripts/publish.py`` writes them), and the lake's alert
-acknowledgements (``DIR/acknowledgements/``, scripts/acknowledge_alert.py). Writes
+acknowledgements (``DIR/acknowledgements/``, ``lakehouse acknowledge``). Writes
 ``SITE/report.html`` (rows per run, quarantine rate by reason over runs, month-end balance totals
 per month: inline SVG, a data table under each chart, no script and no network; the
 acknowledgements as a table) and copies dbt's
@@ -311,7 +311,7 @@ alert threshold (dbt test <code>quarantine_rate_at_most</code>).</figcaption>
 </section>
 <section id="acknowledgements" aria-labelledby="acknowledgements-heading">
 <h2 id="acknowledgements-heading">Acknowledged alerts</h2>
-<p>Alerts an operator acknowledged for a run (<code>scripts/acknowledge_alert.py</code>): they no
+<p>Alerts an operator acknowledged for a run (<code>lakehouse acknowledge</code>): they no
 longer fire for that run. Append-only: each acknowledgement is its own file.</p>
 {acknowledgements_section(acknowledgements or [])}
 </section>

@@ -1,4 +1,4 @@
-"""The S3 loader registers each run's partition in the raw Glue tables (scripts/glue_catalog.py).
+"""The S3 loader registers each run's partition in the raw Glue tables (lakehouse.glue_catalog).
 
 Glue and S3 are moto's server on 127.0.0.1 over HTTP (tests/python/s3_stand_in.py); the tables
 are created through the Glue API the way Athena's DDL (macros/raw/athena_raw_relations.sql) does.

@@ -1,4 +1,4 @@
-"""Structured log lines (scripts/jsonlog.py) and the scripts that write them."""
+"""Structured log lines (lakehouse.jsonlog) and the commands that write them."""
 
 from __future__ import annotations
 

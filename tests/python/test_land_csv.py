@@ -1,4 +1,4 @@
-"""Tests of scripts/land_csv.py and scripts/lake_landing.py (the raw-zone loader)."""
+"""Tests of scripts/land_csv.py, lakehouse.land and lakehouse.landing (the raw-zone loader)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests of the loader's S3 mode (scripts/lake_landing_s3.py, land_csv.py --s3-uri).
+"""Tests of the loader's S3 mode (lakehouse.landing_s3, land_csv.py --s3-uri).
 
 Every request goes over HTTP to moto's server on 127.0.0.1 (tests/python/s3_stand_in.py); the
 CLI runs as a subprocess with the stand-in's environment.

@@ -1,4 +1,4 @@
-"""The line index (scripts/line_index.py) gives, for every fixture file, exactly the rows of the
+"""The line index (lakehouse.line_index) gives, for every fixture file, exactly the rows of the
 local DuckDB relation main_raw.transaction_lines: one definition of a line on both engines."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Schema evolution, the tested path: a minor contract version adds an optional column.
 
 On a copy of the project: build with contract 1.0, then declare an optional `Channel` column
-(contract 1.1.0) in the places `contract.py check-drift` watches, land a file that carries it
+(contract 1.1.0) in the places `lakehouse contract check-drift` watches, land a file that carries it
 and an old-format file, and build again *without* a full refresh. The new column reaches
 fct_transactions (on_schema_change: append_new_columns); rows of older runs and of files without
 the column keep NULL; old-format files stay valid.
