@@ -18,7 +18,7 @@ versions are drawn from.
 
 Example::
 
-    python scripts/generate_transactions.py --rows 100000 --seed 7 --start 2024-01-01 --months 3 \\
+    lakehouse generate --rows 100000 --seed 7 --start 2024-01-01 --months 3 \\
         --output lake/incoming/transactions.csv --truth lake/incoming/transactions.truth.json
 """
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Land transaction CSV files into the lake's raw zone (one run per file, atomic, append-only).
 
-Usage: python scripts/land_csv.py [--lake-root DIR | --s3-uri s3://BUCKET/PREFIX] FILE [FILE ...]
+Usage: lakehouse land [--lake-root DIR | --s3-uri s3://BUCKET/PREFIX] FILE [FILE ...]
+       (or python scripts/land_csv.py, the same arguments)
 
 DIR defaults to $LAKE_ROOT, else ./lake. With --s3-uri the same layout is written under
 s3://BUCKET/PREFIX/ (lakehouse.landing_s3; credentials from the standard AWS chain);

@@ -1,9 +1,9 @@
 """Publishes a successful build: the published marts, then `_SUCCESS` markers with each run's
 metrics (and, locally, Parquet).
 
-    python scripts/publish.py --lake-root DIR [--target-path P]          (DuckDB, local)
-    python scripts/publish.py --s3-uri s3://BUCKET/PREFIX [--target-path P]
-                              [--sse AES256|aws:kms] [--kms-key-id K]   (Athena, production)
+    lakehouse publish --lake-root DIR [--target-path P]          (DuckDB, local)
+    lakehouse publish --s3-uri s3://BUCKET/PREFIX [--target-path P]
+                      [--sse AES256|aws:kms] [--kms-key-id K]   (Athena, production)
     [--dbt PATH]  the dbt to run (default: the one beside this Python, else dbt on PATH)
 
 Reads dbt's `P/run_results.json` (default `target`) and refuses, changing nothing, when any model

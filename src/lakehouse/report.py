@@ -5,7 +5,7 @@ Usage: lakehouse report [--lake-root DIR] [--static-docs FILE] [--site DIR]
 
 Reads the DuckDB warehouse (``DIR/warehouse.duckdb``; DIR: ``$LAKE_ROOT``, else ``./lake``):
 the published ``run_metrics`` and ``fct_month_end_balances`` (``main_published``, as of the last
-build that passed its tests; ``scripts/publish.py`` writes them), and the lake's alert
+build that passed its tests; ``lakehouse publish`` writes them), and the lake's alert
 acknowledgements (``DIR/acknowledgements/``, ``lakehouse acknowledge``). Writes
 ``SITE/report.html`` (rows per run, quarantine rate by reason over runs, month-end balance totals
 per month: inline SVG, a data table under each chart, no script and no network; the
