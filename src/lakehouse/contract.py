@@ -36,7 +36,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from lakehouse import project_dir
+
+REPO_ROOT = project_dir()
 CONTRACT_FILE = "contracts/transactions.schema.json"
 DEFAULT_CONTRACT_PATH = REPO_ROOT / CONTRACT_FILE
 MACRO_FILE = "macros/parsing/contract.sql"

@@ -46,12 +46,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from lakehouse import project_dir
 from lakehouse.jsonlog import emit, jsonable
 from lakehouse.landing import parse_run_time
 
 FAILED_STATUSES = {"error", "fail", "runtime error"}
 METRICS_SOURCE = "source.transaction_lakehouse.published.run_metrics"
-PROJECT = Path(__file__).resolve().parents[2]
+PROJECT = project_dir()
 PUBLISH_OPERATION = "publish_audited"
 DUCKDB_METRICS_SQL = "select * from main_published.run_metrics order by run_id"
 EXPORT_SQL = (

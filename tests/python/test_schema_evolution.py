@@ -28,6 +28,7 @@ PROJECT_PARTS = (
     "analyses",
     "docs/dbt",
     "contracts",
+    "scripts",
     "src",
 )
 
