@@ -100,6 +100,24 @@ def test_the_loader_wrapper_and_the_command_land_alike(tmp_path: Path) -> None:
     assert results[0] == results[1]
 
 
+def test_the_generator_wrapper_and_the_command_write_the_same_file(tmp_path: Path) -> None:
+    args = ["--rows", "50", "--seed", "3", "--start", "2024-01-01", "--months", "1"]
+    old = run([sys.executable, str(ROOT / "scripts" / "generate_transactions.py"), *args,
+               "--output", str(tmp_path / "old.csv")])  # fmt: skip
+    new = run([*LAKEHOUSE, "generate", *args, "--output", str(tmp_path / "new.csv")])
+    assert old.returncode == new.returncode == 0, old.stderr + new.stderr
+    assert (tmp_path / "old.csv").read_bytes() == (tmp_path / "new.csv").read_bytes()
+
+
+def test_the_publish_wrapper_and_the_command_refuse_alike(tmp_path: Path) -> None:
+    args = ["--lake-root", str(tmp_path / "lake"), "--target-path", str(tmp_path / "none")]
+    old = run([sys.executable, str(ROOT / "scripts" / "publish.py"), *args])
+    new = run([*LAKEHOUSE, "publish", *args])
+    assert old.returncode == new.returncode == 1
+    assert old.stderr == new.stderr
+    assert new.stderr.startswith(f"publish: refused: {tmp_path / 'none' / 'run_results.json'}: ")
+
+
 def test_usage_errors_are_one_line_with_the_old_exit_code(tmp_path: Path) -> None:
     old = run([sys.executable, str(ROOT / "scripts" / "land_csv.py"), "--sse", "AES256", "x.csv"])
     new = run([*LAKEHOUSE, "land", "--sse", "AES256", "x.csv"])
