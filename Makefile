@@ -16,11 +16,16 @@ DBT := $(BIN)/dbt
 DBT_FLAGS := --profiles-dir profiles --project-dir .
 # Production-style builds (demo, prod, bench) skip dbt unit tests: they check the logic, not the
 # data, and `make test` runs them on every change.
-DBT_BUILD_FLAGS := $(DBT_FLAGS) --exclude-resource-type unit_test
+DBT_BUILD_EXTRA := --exclude-resource-type unit_test
+DBT_BUILD_FLAGS := $(DBT_FLAGS) $(DBT_BUILD_EXTRA)
 # One build at a time per warehouse: a second one waits WAREHOUSE_WAIT seconds, then refuses
-# with one line naming the warehouse and the running build (exit 75). See scripts/warehouse_lock.py.
+# with one line naming the warehouse and the running build (exit 75). See src/lakehouse/lock.py.
+# The project's command is $(LAKEHOUSE) (src/lakehouse, installed by make install): `lakehouse
+# build` is dbt build under that lock; LOCKED runs any command under it.
 WAREHOUSE_WAIT ?= 0
-LOCKED := $(BIN)/python scripts/warehouse_lock.py --lake-root $(LAKE_ROOT) --wait $(WAREHOUSE_WAIT) --
+LAKEHOUSE := $(BIN)/lakehouse
+LOCK_FLAGS := --lake-root $(LAKE_ROOT) --wait $(WAREHOUSE_WAIT)
+LOCKED := $(LAKEHOUSE) lock $(LOCK_FLAGS) --
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 .PHONY: help install lock demo docs browser trino test test-slow test-athena bench bench-athena lint pytest \
@@ -47,13 +52,16 @@ help:
 # uv reads PyPI and not pip's configuration: when it cannot install the lock, pip does.
 UV_PIN := $(shell grep -m1 '^uv==' requirements.txt)
 PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+# Then the project's package (src/lakehouse, the `lakehouse` command) in editable mode: no
+# dependencies of its own beyond the lock, and edits to src/ take effect without a reinstall.
 install: $(STAMP)
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	{ $(PIP_INSTALL) "$(UV_PIN)" && \
-	  $(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode -r requirements.txt; } \
+	  $(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode -r requirements.txt && \
+	  $(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .; } \
 	|| { echo "install: uv could not install the lock, using pip"; \
-	  $(PIP_INSTALL) -r requirements.txt; }
+	  $(PIP_INSTALL) -r requirements.txt && $(PIP_INSTALL) --no-deps -e .; }
 	touch $@
 
 lock:
@@ -69,17 +77,18 @@ SAMPLE_ROWS ?= 20000
 
 demo: install
 	mkdir -p $(SAMPLE_DIR)
-	$(BIN)/python scripts/generate_transactions.py --rows $(SAMPLE_ROWS) --seed 42 \
+	$(LAKEHOUSE) generate --rows $(SAMPLE_ROWS) --seed 42 \
 	  --start 2024-01-01 --months 3 --error-rate 0.005 \
 	  --output $(SAMPLE_DIR)/transactions_2024q1.csv
-	$(BIN)/python scripts/generate_transactions.py --rows 2000 --seed 7 \
+	$(LAKEHOUSE) generate --rows 2000 --seed 7 \
 	  --start 2024-01-01 --months 3 --error-rate 0.005 \
 	  --output $(SAMPLE_DIR)/transactions_2024q1_late.csv
-	LAKE_ROOT=$(LAKE_ROOT) $(BIN)/python scripts/land_csv.py \
+	$(LAKEHOUSE) land --lake-root $(LAKE_ROOT) \
 	  $(SAMPLE_DIR)/transactions_2024q1.csv $(SAMPLE_DIR)/transactions_2024q1_late.csv
-	$(LOCKED) $(SHELL) -euc '$(DBT) build $(DBT_BUILD_FLAGS) && \
-	  $(BIN)/python scripts/publish.py --target-path target'
-	LAKE_ROOT=$(LAKE_ROOT) $(BIN)/python scripts/show_results.py
+	# Build and publish under one hold of the lock (the build inside sees it held).
+	$(LOCKED) $(SHELL) -euc '$(LAKEHOUSE) build $(DBT_BUILD_EXTRA) && \
+	  $(LAKEHOUSE) publish --target-path target'
+	$(LAKEHOUSE) show --lake-root $(LAKE_ROOT)
 
 # ---------------------------------------------------------------------------------------------
 # The stakeholder site, from the warehouse (built by `make demo` when it does not exist yet):
@@ -90,7 +99,7 @@ SITE_DIR ?= site
 
 docs: install $(WAREHOUSE)
 	$(LOCKED) $(DBT) docs generate --static $(DBT_FLAGS) --target-path $(TARGET_PATH) --quiet
-	LAKE_ROOT=$(LAKE_ROOT) $(BIN)/python scripts/build_report.py \
+	$(LAKEHOUSE) report --lake-root $(LAKE_ROOT) \
 	  --static-docs $(TARGET_PATH)/static_index.html --site $(SITE_DIR)
 
 $(WAREHOUSE):
@@ -143,10 +152,12 @@ browser:
 	      chromium; } || echo "browser: installing chromium failed: docs-site test will skip"; \
 	fi
 
+PY_SOURCES := src scripts lint tests/python
 lint: install
-	$(BIN)/ruff check scripts tests/python
-	$(BIN)/ruff format --check scripts tests/python
-	$(BIN)/python scripts/contract.py check-drift
+	$(BIN)/ruff check $(PY_SOURCES)
+	$(BIN)/ruff format --check $(PY_SOURCES)
+	$(BIN)/python lint/check_no_sys_path.py
+	$(LAKEHOUSE) contract check-drift
 	$(MAKE) --no-print-directory lint-secrets lint-workflows lint-dbt
 	LAKE_ROOT=$$(mktemp -d) $(BIN)/sqlfluff lint models analyses tests/dbt
 
@@ -166,12 +177,12 @@ lint-secrets:
 
 # Workflows: GitHub's schema (check-jsonschema's bundled copy, no download), zizmor's security
 # audit offline (unpinned actions, template injection, broad permissions, persisted
-# credentials), then scripts/check_workflows.py for what neither checks (see its docstring).
+# credentials), then lint/check_workflows.py for what neither checks (see its docstring).
 WORKFLOWS ?= $(sort $(wildcard .github/workflows/*.yml))
 lint-workflows:
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOWS)
 	$(BIN)/zizmor --offline --quiet $(WORKFLOWS)
-	$(BIN)/python scripts/check_workflows.py $(WORKFLOWS)
+	$(BIN)/python lint/check_workflows.py $(WORKFLOWS)
 
 # dbt conventions (lint/): dbt-bouncer (structure-guide layering and naming, properties files,
 # documentation, primary keys, contracts) and dbt-score (every model, seed and macro scores 10),
@@ -200,7 +211,7 @@ bench: install
 # Bytes the Athena target reads per model (Athena bills bytes scanned), full and +1 % builds, on
 # the local production engine (Trino); figures in docs/benchmarks.md.
 bench-athena: install trino
-	PYTHONPATH=scripts:tests/python $(BIN)/python tests/python/bench_athena_bytes.py --rows $(ROWS) \
+	PYTHONPATH=tests/python $(BIN)/python tests/python/bench_athena_bytes.py --rows $(ROWS) \
 	  --json bench/athena_bytes_$(ROWS).json
 
 # The Athena target on Trino and offline (also part of `make test` through pytest).
@@ -230,17 +241,17 @@ prod: export LOG_FORMAT = json
 prod: export LAKE_SSE ?= aws:kms
 
 prod:
-	FILES="$(FILES)" INBOX="$(INBOX)" $(PYTHON) scripts/prod_preflight.py
+	FILES="$(FILES)" INBOX="$(INBOX)" $(PYTHON) src/lakehouse/preflight.py
 	$(MAKE) --no-print-directory install
 	$(DBT) run-operation create_raw_relations $(DBT_FLAGS) --target athena
 	rc=0; \
 	if [ -n "$(strip $(PROD_FILES))" ]; then \
-	  $(BIN)/python scripts/land_csv.py --s3-uri "$(LAKE_S3_URI)" \
+	  $(LAKEHOUSE) land --s3-uri "$(LAKE_S3_URI)" \
 	    --glue-database "$$RAW_GLUE_DATABASE" $(SSE_ARGS) $(PROD_FILES) || rc=$$?; \
 	else echo "make prod: nothing to land"; fi; \
 	if [ $$rc -ge 2 ]; then exit $$rc; fi; \
-	$(DBT) build $(DBT_BUILD_FLAGS) --target athena; \
-	$(BIN)/python scripts/publish.py --s3-uri "$(LAKE_S3_URI)" --target-path target $(SSE_ARGS); \
+	$(LAKEHOUSE) build $(DBT_BUILD_EXTRA) --target athena; \
+	$(LAKEHOUSE) publish --s3-uri "$(LAKE_S3_URI)" --target-path target $(SSE_ARGS); \
 	exit $$rc
 
 # Build artefacts only. The lake is never removed by a target: its raw/ files are the record (no
@@ -263,7 +274,7 @@ clean-warehouse:
 # the settings as export lines on stdout, so `eval "$$(make local-prod-up)"` (or `source
 # .local-prod/env`) points the shell at it and `make prod FILES=...` runs unchanged against it.
 # install and trino run first, their output on stderr so that stdout holds only the settings.
-LOCAL_PROD := PYTHONPATH=scripts:tests/python $(BIN)/python -m local_prod
+LOCAL_PROD := PYTHONPATH=tests/python $(BIN)/python -m local_prod
 local-prod-up:
 	@$(MAKE) --no-print-directory --silent install trino >&2
 	@$(LOCAL_PROD) up
@@ -275,4 +286,4 @@ local-prod-down:
 # production builds; exit 0 when every mart and the raw lines agree row for row, else a short
 # summary per table (tests/python/parity.py exits 1; make reports any failure as 2).
 parity: install trino
-	@PYTHONPATH=scripts:tests/python $(BIN)/python tests/python/parity.py $(FILES)
+	@PYTHONPATH=tests/python $(BIN)/python tests/python/parity.py $(FILES)

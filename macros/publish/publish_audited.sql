@@ -1,5 +1,5 @@
 {#- Write, audit, publish: `dbt build` writes and tests the marts (the audit area); this macro,
-    run by scripts/publish.py only after a build in which every node passed
+    run by lakehouse publish only after a build in which every node passed
     (`dbt run-operation publish_audited`), makes the published relations (source `published`,
     models/marts/_marts__published.yml) show what that build audited. -#}
 {% macro publish_audited() %}

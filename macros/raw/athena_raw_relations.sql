@@ -2,7 +2,7 @@
     DuckDB. Partitions (ingest_date, run_id) are registered by the S3 loader through the Glue API
     when it commits a run, so no MSCK REPAIR or crawler is needed. A Hive text table exposes no
     line position, so the lines come from the line index the S3 loader writes for each file
-    (<file>.lines.jsonl.gz under transaction_line_index/, scripts/line_index.py): the same rows as
+    (<file>.lines.jsonl.gz under transaction_line_index/, lakehouse.line_index): the same rows as
     DuckDB's transaction_lines, line numbers included. The manifests come from the loader's
     visible copies under transaction_manifests/ (Athena's Hive reader skips _manifest.json).
     Each table reads only its own folder, so a build reads no CSV byte for the manifests and the
@@ -68,7 +68,7 @@
         {{ exceptions.raise_compiler_error('raw_s3_uri must be an s3:// prefix, got: ' ~ location) }}
     {%- endif -%}
     {#- what Athena reads instead of the runs' own objects lives in folders beside the raw files,
-        partitioned like them (scripts/lake_landing_s3.py): Athena reads every object under a
+        partitioned like them (lakehouse.landing_s3): Athena reads every object under a
         table's location -#}
     {%- set raw_root = location.rstrip('/').rsplit('/', 1)[0] ~ '/' -%}
     {%- set line_index_location = raw_root ~ 'transaction_line_index/' -%}

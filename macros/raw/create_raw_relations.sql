@@ -3,7 +3,7 @@
       landing.transaction_lines     one row per physical line of every landed file
       landing.transaction_manifests one row per landed run (the loader's _manifest.json)
       landing.alert_acknowledgements one row per acknowledgement file an operator wrote
-                                    (scripts/acknowledge_alert.py) under acknowledgements/,
+                                    (lakehouse acknowledge) under acknowledgements/,
                                     a folder beside raw/
     The files are read in place each time a model selects from them (base_landing__transaction_lines
     copies each new run's lines once). -#}
@@ -29,7 +29,7 @@
     {{ return(lake_root_path() ~ '/raw/transactions') }}
 {%- endmacro %}
 
-{#- The acknowledgement files' folder in the lake; its name is also scripts/acknowledge_alert.py's
+{#- The acknowledgement files' folder in the lake; its name is also lakehouse.acknowledge's
     ACKNOWLEDGEMENTS_FOLDER. The files lie directly in it (no subfolders: Athena's unpartitioned
     table and Trino's Hive reader read only the objects at the table's location). -#}
 {% macro acknowledgements_folder() -%}

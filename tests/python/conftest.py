@@ -1,4 +1,5 @@
-"""Shared pytest set-up. `scripts/` and this folder are on sys.path (pyproject: pythonpath)."""
+"""Shared pytest set-up. This folder is on the import path (pyproject: pythonpath); the project's
+code is the installed package `lakehouse` (make install)."""
 
 from __future__ import annotations
 

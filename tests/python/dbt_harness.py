@@ -68,6 +68,8 @@ class Lake:
             **os.environ,
             "LAKE_ROOT": str(self.root),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            # the project's files (its contract) for the package's commands, also in a copy
+            "LAKEHOUSE_PROJECT_DIR": str(self.project),
         }
 
     def land(self, *files: Path) -> list[dict]:

@@ -1,9 +1,9 @@
 """The local production stack: the Athena stand-in (moto for S3, Glue and STS; real Trino 476 for
 Athena's queries) in a background process that outlives the command that started it.
 
-    PYTHONPATH=scripts:tests/python python -m local_prod up    [--state-dir DIR]
-    PYTHONPATH=scripts:tests/python python -m local_prod env   [--state-dir DIR]
-    PYTHONPATH=scripts:tests/python python -m local_prod down  [--state-dir DIR]
+    PYTHONPATH=tests/python python -m local_prod up    [--state-dir DIR]
+    PYTHONPATH=tests/python python -m local_prod env   [--state-dir DIR]
+    PYTHONPATH=tests/python python -m local_prod down  [--state-dir DIR]
 
 ``up`` starts the stack (``make local-prod-up``: after ``make install`` and ``make trino``),
 waits until Trino answers (at most UP_TIMEOUT_S), creates the buckets the settings name and
@@ -245,7 +245,7 @@ def _spawn(store: State) -> subprocess.Popen[bytes]:
     the log (a pipe would keep `$(make local-prod-up)` waiting)."""
     from s3_stand_in import _CLEARED_ENV
 
-    path = os.pathsep.join(str(ROOT / p) for p in ("scripts", "tests/python"))
+    path = str(ROOT / "tests" / "python")
     child_env = {k: v for k, v in os.environ.items() if k not in _CLEARED_ENV}
     child_env |= {"PYTHONPATH": path, "NO_PROXY": "127.0.0.1,localhost"}
     command = [sys.executable, "-m", "local_prod", "serve", "--state-dir", str(store.dir)]

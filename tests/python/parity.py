@@ -2,7 +2,7 @@
 marts, row for row.
 
     make parity FILES="a.csv b.csv"
-    PYTHONPATH=scripts:tests/python python tests/python/parity.py [--keep] FILE...
+    PYTHONPATH=tests/python python tests/python/parity.py [--keep] FILE...
 
 In fresh temporary directories, lands FILE... into a local lake (``land_csv.py --lake-root``) and,
 as ``make prod`` does, into a fresh local Athena (athena_stand_in.py: moto for S3 and Glue, Trino
@@ -35,8 +35,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))  # run as a script too
 
 from dbt_harness import AUDIT_COLUMNS, DBT, LOADER, PRODUCTION_BUILD_FLAGS, ROOT, Lake
 

@@ -1,7 +1,7 @@
 """Alerts (dbt tests and source freshness, severity var `alert_severity`): each fires on crafted
 input and stays quiet on normal input; `alert_severity: error` turns a warning into a failure.
 The alerts on fct_run_metrics judge the runs of the latest build (every run with var
-check_all_runs), less the runs an operator acknowledged (scripts/acknowledge_alert.py)."""
+check_all_runs), less the runs an operator acknowledged (lakehouse acknowledge)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import acknowledge_alert
-import build_report
 import pytest
-from contract import header_fingerprint
 from dbt_harness import ROOT, Lake
+
+from lakehouse import acknowledge as acknowledge_alert
+from lakehouse import report as build_report
+from lakehouse.contract import header_fingerprint
 
 HEADER = "TransactionID,CustomerID,TransactionAmount,Currency,TransactionTimestamp\n"
 DRIFTED_HEADER = "TransactionID,CustomerID,Amount,Currency,TransactionTimestamp\n"
@@ -27,7 +28,7 @@ RATE_TEST = "quarantine_rate_at_most_fct_run_metrics_quarantine_rate"
 ALERTS = (VOLUME_TEST, DRIFT_TEST)
 ERROR = "{alert_severity: error}"
 ALL_RUNS_ERROR = "{alert_severity: error, check_all_runs: true}"
-ACKNOWLEDGE = ROOT / "scripts" / "acknowledge_alert.py"
+ACKNOWLEDGE = [sys.executable, "-m", "lakehouse", "acknowledge"]
 
 
 def write_csv(path: Path, prefix: str, rows: int, header: str = HEADER) -> Path:
@@ -118,7 +119,7 @@ def test_source_freshness_on_landing_time(lake: Lake, tmp_path: Path) -> None:
 
 
 def acknowledge(lake: Lake, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, str(ACKNOWLEDGE), "--lake-root", str(lake.root), *args]
+    command = [*ACKNOWLEDGE, "--lake-root", str(lake.root), *args]
     return subprocess.run(command, capture_output=True, text=True, check=False)
 
 

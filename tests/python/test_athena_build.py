@@ -18,15 +18,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import lake_landing
-import lake_landing_s3
-import land_csv
 import pytest
 from athena_stand_in import AthenaStandIn
-from contract import load_contract
 from dbt_harness import DBT, FIXTURES, LOADER, PRODUCTION_BUILD_FLAGS, ROOT, Lake
 from parity import normalized
 from s3_stand_in import _CLEARED_ENV as CLEARED_ENV
+
+from lakehouse import land as land_csv
+from lakehouse import landing as lake_landing
+from lakehouse import landing_s3 as lake_landing_s3
+from lakehouse.contract import load_contract
 
 BATCHES = sorted((FIXTURES / "batches").glob("batch_*.csv"))
 HOSTILE = sorted((FIXTURES / "hostile").glob("*.csv"))
@@ -241,7 +242,7 @@ def test_athena_build_equals_duckdb(athena: AthenaStandIn, tmp_path: Path) -> No
     # An operator's acknowledgement, written to S3 by the command, is read by Athena's raw table,
     # and the alerts with it judge every run (check_all_runs) on Trino.
     run_id = min(s3_runs)
-    command = [sys.executable, str(ROOT / "scripts" / "acknowledge_alert.py")]
+    command = [sys.executable, "-m", "lakehouse", "acknowledge"]
     command += ["--s3-uri", f"s3://{BUCKET}/", "--alert", "volume", "--run-id", run_id]
     command += ["--by", "ops", "--reason", "known burst"]
     acknowledged = subprocess.run(command, env=env, capture_output=True, text=True, check=False)

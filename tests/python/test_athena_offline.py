@@ -24,7 +24,6 @@ from typing import NoReturn
 import boto3
 import pytest
 from antlr4 import CommonTokenStream, InputStream, ParserRuleContext, ParseTreeWalker
-from contract import load_contract
 from dbt_harness import DBT, ROOT
 from moto.server import ThreadedMotoServer
 from s3_stand_in import ensure_buckets
@@ -33,6 +32,8 @@ from trino_query_parser.error import TrinoErrorListener
 from trino_query_parser.SqlBaseLexer import SqlBaseLexer
 from trino_query_parser.SqlBaseListener import SqlBaseListener
 from trino_query_parser.SqlBaseParser import SqlBaseParser
+
+from lakehouse.contract import load_contract
 
 AWS_NAMES = ("AWS_", "ATHENA_", "RAW_S3_URI")
 # DuckDB functions: Trino's grammar accepts any function call, so a name is checked here. DuckDB-

@@ -5,19 +5,20 @@ scripts/bench.py measures."""
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import file_module
 import pytest
 from dbt_harness import Lake
 
-# scripts/bench.py, imported by name: a plain `import bench` would sort differently for ruff
-# wherever the git-ignored bench/ work directory exists (it then looks like a local package).
-bench = importlib.import_module("bench")
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+# scripts/bench.py, loaded by path: scripts/ is not on the import path (and a plain `import bench`
+# would sort differently for ruff wherever the git-ignored bench/ work directory exists).
+bench = file_module.load(SCRIPTS / "bench.py")
 ROWS = 3000
 
 
@@ -62,7 +63,7 @@ def test_duckdb_baseline_agrees_with_dbt(
     reason="pandas/pyarrow not installed (requirements-bench.txt)",
 )
 def test_pandas_job_agrees_with_dbt(sample: Path, expected: bench.Summary, tmp_path: Path) -> None:
-    bench_pandas = importlib.import_module("bench_pandas")
+    bench_pandas = file_module.load(SCRIPTS / "bench_pandas.py")
     bench_pandas.run(sample, bench.CURRENCIES, tmp_path / "pandas")
     assert bench.summarize_parquet(tmp_path / "pandas") == expected
 

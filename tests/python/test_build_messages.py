@@ -1,7 +1,7 @@
 """What a bare `dbt build` says when it cannot do anything useful: on a lake where nothing has
 been landed (a warning naming the raw path and how to land, exit 0), and on a warehouse that
 another build is using (one line naming the warehouse and that build, non-zero exit, no
-traceback: scripts/warehouse_guard.py, the DuckDB profile's plugin)."""
+traceback: lakehouse.warehouse_guard, the DuckDB profile's plugin)."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def assert_refused_in_one_line(result: subprocess.CompletedProcess[str], lake: L
     assert line.startswith(f"warehouse {lake.root / 'warehouse.duckdb'} is in use: ")
     assert line.endswith(
         "not started: try again when it has finished, or run builds through"
-        " scripts/warehouse_lock.py --wait SECONDS"
+        " lakehouse build --wait SECONDS"
     )
     return line
 

@@ -1,5 +1,5 @@
 """`make lint-workflows`: the repository's workflows pass, broken ones are caught by the tool that
-owns the check (check-jsonschema, zizmor, or scripts/check_workflows.py for the rest)."""
+owns the check (check-jsonschema, zizmor, or lint/check_workflows.py for the rest)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import file_module
 import pytest
 import yaml
-from check_workflows import ROOT, problems
 
+LINT = Path(__file__).resolve().parents[2] / "lint"
+check_workflows = file_module.load(LINT / "check_workflows.py")
+ROOT, problems = check_workflows.ROOT, check_workflows.problems
 VENV = Path(sys.executable).parent.parent
 CHECKOUT = "actions/checkout@11d5960a326750d5838078e36cf38b85af677262 # v4.4.0"
 GOOD = f"""
@@ -82,7 +85,7 @@ BROKEN = [
     ("make test", 'echo "${{ github.event.pull_request.title }}"', "template-injection"),
     ("permissions:\n  contents: read\n", "", "excessive-permissions"),
     ("          persist-credentials: false\n", "          fetch-depth: 1\n", "artipacked"),
-    # scripts/check_workflows.py
+    # lint/check_workflows.py
     ("make test", "echo ${{ github.sha }", "not closed"),
     ("needs: a", "needs: c", "needs unknown job 'c'"),
     ('"17 5 * * *"', '"17 5 * *"', "cron must have five fields"),

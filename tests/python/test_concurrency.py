@@ -16,7 +16,7 @@ import pytest
 from dbt_harness import FIXTURES, LANDING_COLUMNS, LOADER, ROOT, Lake
 from test_end_to_end import assert_fixture_outputs
 
-LOCK_WRAPPER = ROOT / "scripts" / "warehouse_lock.py"
+LOCK = [sys.executable, "-m", "lakehouse", "lock"]
 BATCHES = sorted((FIXTURES / "batches").glob("batch_*.csv"))
 EXIT_BUSY = 75
 TIMEOUT = 300
@@ -25,8 +25,7 @@ HEADER = b"TransactionID,CustomerID,TransactionAmount,Currency,TransactionTimest
 
 def locked(lake: Lake, *command: str, wait: float = 0) -> list[str]:
     return [
-        sys.executable,
-        str(LOCK_WRAPPER),
+        *LOCK,
         "--lake-root",
         str(lake.root),
         "--wait",
@@ -189,5 +188,5 @@ def test_two_loaders_at_once_land_each_content_once(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("argv", [[], ["--"], ["--wait", "-1", "--", "true"]])
 def test_usage_errors_exit_2(lake: Lake, argv: list[str]) -> None:
-    result = run([sys.executable, str(LOCK_WRAPPER), "--lake-root", str(lake.root), *argv], lake)
+    result = run([*LOCK, "--lake-root", str(lake.root), *argv], lake)
     assert result.returncode == 2

@@ -1,4 +1,5 @@
-"""Tests of scripts/contract.py: the transactions file contract and what is derived from it."""
+"""Tests of lakehouse.contract (`lakehouse contract`): the transactions file contract and what
+is derived from it."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import contract as ct
 import pytest
 import sqlglot
 from sqlglot import exp
 
+from lakehouse import contract as ct
+
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "scripts" / "contract.py"
+CONTRACT = [sys.executable, "-m", "lakehouse", "contract"]
 HEADERS = ["TransactionID", "CustomerID", "TransactionAmount", "Currency", "TransactionTimestamp"]
 COLUMNS = [
     "transaction_id",
@@ -93,9 +95,7 @@ def schema(contract: ct.Contract) -> dict[str, Any]:
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, check=False
-    )
+    return subprocess.run([*CONTRACT, *args], capture_output=True, text=True, check=False)
 
 
 def parse_athena(ddl: str) -> exp.Create:
@@ -499,7 +499,7 @@ def test_header_fingerprint_is_stable_sha256() -> None:
 def repo_copy(tmp_path: Path) -> Path:
     """A copy of the project files check-drift reads."""
     root = tmp_path / "repo"
-    for folder in ("contracts", "macros", "models", "seeds", "scripts"):
+    for folder in ("contracts", "macros", "models", "seeds", "src"):
         shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
     return root
 

@@ -160,7 +160,7 @@ def test_two_builds_at_once_one_waits_or_fails_clearly(tmp_path: Path) -> None:
 
     assert any(code == 0 for code, _ in outputs), outputs
     for code, output in outputs:
-        if code != 0:  # the loser is told why in one line (scripts/warehouse_guard.py)
+        if code != 0:  # the loser is told why in one line (lakehouse.warehouse_guard)
             refused = "warehouse.duckdb is in use: the DuckDB file is open in pid "
             assert refused in output, output[-4000:]
             assert "Traceback" not in output

@@ -1,4 +1,5 @@
-"""Tests of scripts/generate_transactions.py: format, determinism, known outcome, streaming.
+"""Tests of lakehouse.generate (scripts/generate_transactions.py): format, determinism, known
+outcome, streaming.
 
 The expected class of every record is re-derived here from the spec's rules, independently of
 the generator, and compared with what the generator claims (per record and in the truth JSON).
@@ -19,8 +20,9 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import generate_transactions as gen
 import pytest
+
+from lakehouse import generate as gen
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "generate_transactions.py"

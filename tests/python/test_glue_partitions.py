@@ -1,4 +1,4 @@
-"""The S3 loader registers each run's partition in the raw Glue tables (scripts/glue_catalog.py).
+"""The S3 loader registers each run's partition in the raw Glue tables (lakehouse.glue_catalog).
 
 Glue and S3 are moto's server on 127.0.0.1 over HTTP (tests/python/s3_stand_in.py); the tables
 are created through the Glue API the way Athena's DDL (macros/raw/athena_raw_relations.sql) does.
@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import glue_catalog
 import pytest
 from s3_stand_in import S3StandIn, s3_fixture, s3_server_fixture  # noqa: F401
+
+from lakehouse import glue_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "land_csv.py"

@@ -581,7 +581,7 @@ def land_with_the_loader(
     s3: S3StandIn, tmp_path: Path, sizes: tuple[int, ...], **options: Any
 ) -> Recorder:
     """Land files of these sizes with the real S3 loader (5 MiB parts) and keep its requests."""
-    import lake_landing_s3 as s3l
+    from lakehouse import landing_s3 as s3l
 
     recorder = Recorder()
     settings = s3l.S3Options(multipart_threshold=5 * MIB, part_size=5 * MIB, **options)
@@ -646,8 +646,8 @@ def test_publisher_markers_pass_only_with_the_lake_key(
     dbt_policy: dict[str, Any],
     bucket_policy: dict[str, Any],
 ) -> None:
-    import lake_landing_s3 as s3l
-    import publish
+    from lakehouse import landing_s3 as s3l
+    from lakehouse import publish
 
     decisions = {}
     for sse, key, run_id in (
@@ -728,7 +728,7 @@ def test_seed_uploads_are_encrypted_as_the_loader_and_publisher_encrypt(
     """Same environment, same encryption: the profile and `make prod`'s --sse/--kms-key-id
     (run by hand LAKE_SSE defaults to AES256, an empty value counting as unset; `make prod`
     exports aws:kms unless set; --kms-key-id only when LAKE_KMS_KEY_ID is set)."""
-    from lake_landing_s3 import S3Options
+    from lakehouse.landing_s3 import S3Options
 
     sse, key = env.get("LAKE_SSE") or "AES256", env.get("LAKE_KMS_KEY_ID") or None
     assert seed_upload_args(env) == S3Options(sse=sse, kms_key_id=key).sse_args()

@@ -1,4 +1,4 @@
-"""Structured log lines (scripts/jsonlog.py) and the scripts that write them."""
+"""Structured log lines (lakehouse.jsonlog) and the commands that write them."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import jsonlog
 import pytest
+
+from lakehouse import jsonlog
 
 ROOT = Path(__file__).resolve().parents[2]
 LAND = ROOT / "scripts" / "land_csv.py"

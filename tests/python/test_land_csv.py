@@ -1,4 +1,4 @@
-"""Tests of scripts/land_csv.py and scripts/lake_landing.py (the raw-zone loader)."""
+"""Tests of scripts/land_csv.py, lakehouse.land and lakehouse.landing (the raw-zone loader)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import lake_landing as ll
-import land_csv
 import pytest
+
+from lakehouse import land as land_csv
+from lakehouse import landing as ll
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "land_csv.py"

@@ -1,4 +1,4 @@
-"""Tests of the loader's S3 mode (scripts/lake_landing_s3.py, land_csv.py --s3-uri).
+"""Tests of the loader's S3 mode (lakehouse.landing_s3, land_csv.py --s3-uri).
 
 Every request goes over HTTP to moto's server on 127.0.0.1 (tests/python/s3_stand_in.py); the
 CLI runs as a subprocess with the stand-in's environment.
@@ -19,12 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import lake_landing as ll
-import lake_landing_s3 as s3l
-import land_csv
 import pytest
-from line_index import Line, iter_lines
 from s3_stand_in import S3StandIn, s3_fixture, s3_server_fixture  # noqa: F401
+
+from lakehouse import land as land_csv
+from lakehouse import landing as ll
+from lakehouse import landing_s3 as s3l
+from lakehouse.line_index import Line, iter_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "land_csv.py"

@@ -1,4 +1,4 @@
-"""The line index (scripts/line_index.py) gives, for every fixture file, exactly the rows of the
+"""The line index (lakehouse.line_index) gives, for every fixture file, exactly the rows of the
 local DuckDB relation main_raw.transaction_lines: one definition of a line on both engines."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 from dbt_harness import FIXTURES, Lake
-from line_index import Line, index_name, iter_lines, physical_lines, write_line_index
+
+from lakehouse.line_index import Line, index_name, iter_lines, physical_lines, write_line_index
 
 FIXTURE_FILES = sorted(FIXTURES.rglob("*.csv"))
 

@@ -16,8 +16,9 @@ from pathlib import Path
 import boto3
 import pytest
 from dbt_harness import FIXTURES, LOADER, ROOT
-from prod_preflight import problems
 from s3_stand_in import _CLEARED_ENV as CLEARED_ENV
+
+from lakehouse.preflight import problems
 
 pytestmark = pytest.mark.xdist_group("trino")
 
@@ -27,7 +28,7 @@ BATCH = FIXTURES / "batches" / "batch_1.csv"
 def local_prod(state: Path, command: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "local_prod", command, "--state-dir", str(state)],
-        env={**os.environ, "PYTHONPATH": "scripts:tests/python", **env},
+        env={**os.environ, "PYTHONPATH": "tests/python", **env},
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -19,10 +19,11 @@ import json
 import random
 from pathlib import Path
 
-import line_index
 import pytest
 from dbt_harness import Lake
-from lake_landing import CHUNK_SIZE, LINE_TEXT_LIMIT, ContentProfiler
+
+from lakehouse import line_index
+from lakehouse.landing import CHUNK_SIZE, LINE_TEXT_LIMIT, ContentProfiler
 
 HEADER = "TransactionID,CustomerID,TransactionAmount,Currency,TransactionTimestamp\n"
 TS = "2024-01-05T09:00:00Z"

@@ -1,8 +1,9 @@
 """`make clean` and `make clean-warehouse` never delete the raw layer (the record), wherever
 LAKE_ROOT points: clean removes build artefacts only, clean-warehouse the DuckDB warehouse only.
 
-Each test runs the project's Makefile in a scratch copy of the project (the Makefile, the lock
-script and this .venv), so the real work tree's target/ and site/ are left alone.
+Each test runs the project's Makefile in a scratch copy of the project (the Makefile and this
+.venv, whose `lakehouse lock` takes the warehouse lock), so the real work tree's target/ and
+site/ are left alone.
 """
 
 from __future__ import annotations
@@ -22,11 +23,10 @@ WAREHOUSE_FILES = ("warehouse.duckdb", "warehouse.duckdb.wal", "warehouse.duckdb
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A scratch project: the Makefile, scripts/warehouse_lock.py and a link to this .venv."""
+    """A scratch project: the Makefile and a link to this .venv (`lakehouse lock`)."""
     project = tmp_path / "project"
-    (project / "scripts").mkdir(parents=True)
+    project.mkdir(parents=True)
     shutil.copy(ROOT / "Makefile", project / "Makefile")
-    shutil.copy(ROOT / "scripts" / "warehouse_lock.py", project / "scripts")
     (project / ".venv").symlink_to(Path(sys.executable).parent.parent)
     for name in ARTEFACTS:
         (project / name).mkdir()

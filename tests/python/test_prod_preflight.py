@@ -8,7 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from prod_preflight import REQUIRED, problems
+
+from lakehouse.preflight import REQUIRED, problems
 
 ROOT = Path(__file__).resolve().parents[2]
 LAKE_KEY = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"

@@ -118,7 +118,7 @@ def test_a_failed_build_leaves_the_published_marts_as_the_last_successful_build(
         [(exported,)] = con.sql(f"select count(*) from read_parquet('{parquet}')").fetchall()
     assert exported == len(before["fct_transactions"])
     report = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "build_report.py"), "--lake-root",
+        [sys.executable, "-m", "lakehouse", "report", "--lake-root",
          str(lake.root), "--no-docs", "--site", str(tmp_path / "site")],
         capture_output=True, text=True, env=lake.env(), check=False,
     )  # fmt: skip

@@ -16,9 +16,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import publish
 import pytest
 from s3_stand_in import S3StandIn, s3_fixture, s3_server_fixture  # noqa: F401
+
+from lakehouse import publish
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBLISH = ROOT / "scripts" / "publish.py"

@@ -1,7 +1,7 @@
 """Schema evolution, the tested path: a minor contract version adds an optional column.
 
 On a copy of the project: build with contract 1.0, then declare an optional `Channel` column
-(contract 1.1.0) in the places `contract.py check-drift` watches, land a file that carries it
+(contract 1.1.0) in the places `lakehouse contract check-drift` watches, land a file that carries it
 and an old-format file, and build again *without* a full refresh. The new column reaches
 fct_transactions (on_schema_change: append_new_columns); rows of older runs and of files without
 the column keep NULL; old-format files stay valid.
@@ -29,6 +29,7 @@ PROJECT_PARTS = (
     "docs/dbt",
     "contracts",
     "scripts",
+    "src",
 )
 
 
@@ -45,7 +46,7 @@ def copy_project(target: Path) -> Path:
 
 def check_drift(project: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(project / "scripts" / "contract.py"), "check-drift"],
+        [sys.executable, "-m", "lakehouse", "contract", "check-drift", "--root", str(project)],
         capture_output=True,
         text=True,
         check=False,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from svg_charts import Chart, Series, bar_chart, compact, line_chart, nice_ticks
+from lakehouse.charts import Chart, Series, bar_chart, compact, line_chart, nice_ticks
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Run a command (``dbt build`` …) holding the local warehouse's lock: one build at a time.
 
-Usage: python scripts/warehouse_lock.py [--lake-root DIR] [--wait SECONDS] -- COMMAND [ARG ...]
+Usage: lakehouse lock [--lake-root DIR] [--wait SECONDS] -- COMMAND [ARG ...]
+(``lakehouse build`` runs ``dbt build`` this way.)
 
 DIR defaults to $LAKE_ROOT, else ./lake (as the DuckDB profile: DIR/warehouse.duckdb); the
 command runs with LAKE_ROOT=DIR. The lock is an flock on DIR/.warehouse.lock, taken before the
@@ -12,11 +13,11 @@ stderr naming the warehouse and the holder, exit status 75 (EX_TEMPFAIL: try aga
 nothing was run. The command runs with WAREHOUSE_LOCK_HELD set to the lock file.
 
 A bare `dbt build` (not through this wrapper) is refused too, by the profile's dbt-duckdb plugin
-(scripts/warehouse_guard.py, ``check_warehouse`` below): dbt opens the warehouse (to list
+(lakehouse.warehouse_guard, ``check_warehouse`` below): dbt opens the warehouse (to list
 schemas) before any on-run-start hook runs, but dbt-duckdb lets a plugin see the connection's
 settings just before it opens the DuckDB file. There it fails with one line naming the warehouse
 and the running build (dbt's exit status 2) instead of DuckDB's lock error and a traceback. It
-does not wait: waiting is this wrapper's job.
+does not wait: waiting is this command's job.
 """
 
 from __future__ import annotations
@@ -46,9 +47,9 @@ class Busy(Exception):
     """The warehouse is in use; the message says by whom."""
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str = PROG) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=PROG, description="Run COMMAND holding the lock of the lake's DuckDB warehouse."
+        prog=prog, description="Run COMMAND holding the lock of the lake's DuckDB warehouse."
     )
     parser.add_argument(
         "--lake-root", metavar="DIR", help="lake root (default: $LAKE_ROOT, else ./lake)"
@@ -175,19 +176,17 @@ def _record_holder(fd: int, command: Sequence[str]) -> None:
     os.pwrite(fd, f"pid {os.getpid()} since {started}: {shown}\n".encode(), 0)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
-    command = list(args.command)
-    if command[:1] == ["--"]:
-        command = command[1:]
-    if not command:
-        parser.error("no command given (usage: warehouse_lock.py [options] -- COMMAND ...)")
-    if args.wait < 0:
-        parser.error("--wait must be 0 or more seconds")
-    lake_root = Path(args.lake_root or os.environ.get("LAKE_ROOT") or "lake")
+def held(lake_root: Path) -> bool:
+    """Whether this process runs under the lake's lock already (a command run by ``main``)."""
+    return os.environ.get(HELD_ENV) == str((lake_root / LOCK_NAME).resolve())
+
+
+def exec_locked(lake_root: Path, wait: float, command: Sequence[str]) -> int:
+    """Take the lake's lock (waiting up to ``wait`` seconds), then replace this process with
+    ``command``, which inherits the lock. Returns only when it could not: EXIT_BUSY (one line
+    on stderr naming the warehouse and the holder) or 127 (the command cannot run)."""
     try:
-        fd = acquire(lake_root, args.wait)
+        fd = acquire(lake_root, wait)
     except Busy as busy:
         print(f"{PROG}: error: {busy}", file=sys.stderr, flush=True)
         return EXIT_BUSY
@@ -195,12 +194,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.set_inheritable(fd, True)  # the command holds the lock until it exits
     os.environ["LAKE_ROOT"] = str(lake_root)
     os.environ[HELD_ENV] = str((lake_root / LOCK_NAME).resolve())
+    return exec_command(command)
+
+
+def exec_command(command: Sequence[str]) -> int:
+    """Replace this process with ``command``; 127 and one line on stderr when it cannot run."""
     try:
-        os.execvp(command[0], command)
+        os.execvp(command[0], list(command))
     except OSError as exc:
         print(f"{PROG}: error: cannot run {command[0]}: {exc.strerror}", file=sys.stderr)
         return 127
     return 0  # not reached
+
+
+def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
+    parser = _parser(prog)
+    args = parser.parse_args(argv)
+    command = list(args.command)
+    if command[:1] == ["--"]:
+        command = command[1:]
+    if not command:
+        parser.error(f"no command given (usage: {parser.prog} [options] -- COMMAND ...)")
+    if args.wait < 0:
+        parser.error("--wait must be 0 or more seconds")
+    lake_root = Path(args.lake_root or os.environ.get("LAKE_ROOT") or "lake")
+    return exec_locked(lake_root, args.wait, command)
 
 
 if __name__ == "__main__":

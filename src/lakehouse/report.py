@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Build the stakeholder site: the static dbt docs page and a run report with charts.
 
-Usage: python scripts/build_report.py [--lake-root DIR] [--static-docs FILE] [--site DIR]
+Usage: lakehouse report [--lake-root DIR] [--static-docs FILE] [--site DIR]
 
 Reads the DuckDB warehouse (``DIR/warehouse.duckdb``; DIR: ``$LAKE_ROOT``, else ``./lake``):
-the published ``fct_run_metrics`` and ``fct_month_end_balances`` (``main_published``, as of the last
-build that passed its tests; ``scripts/publish.py`` writes them), and the lake's alert
-acknowledgements (``DIR/acknowledgements/``, scripts/acknowledge_alert.py). Writes
+the published ``fct_run_metrics`` and ``fct_month_end_balances`` (``main_published``, as of the
+last build that passed its tests; ``lakehouse publish`` writes them), and the lake's alert
+acknowledgements (``DIR/acknowledgements/``, ``lakehouse acknowledge``). Writes
 ``SITE/report.html`` (rows per run, quarantine rate by reason over runs, month-end balance totals
 per month: inline SVG, a data table under each chart, no script and no network; the
 acknowledgements as a table) and copies dbt's
@@ -29,8 +29,9 @@ from html import escape
 from pathlib import Path
 
 import duckdb
-from acknowledge_alert import read_acknowledgements
-from svg_charts import Chart, Series, bar_chart, compact, line_chart
+
+from lakehouse.acknowledge import read_acknowledgements
+from lakehouse.charts import Chart, Series, bar_chart, compact, line_chart
 
 # What consumers read: the marts as of the last published build (README, "Write, audit, publish").
 PUBLISHED = "main_published"
@@ -310,7 +311,7 @@ alert threshold (dbt test <code>quarantine_rate_at_most</code>).</figcaption>
 </section>
 <section id="acknowledgements" aria-labelledby="acknowledgements-heading">
 <h2 id="acknowledgements-heading">Acknowledged alerts</h2>
-<p>Alerts an operator acknowledged for a run (<code>scripts/acknowledge_alert.py</code>): they no
+<p>Alerts an operator acknowledged for a run (<code>lakehouse acknowledge</code>): they no
 longer fire for that run. Append-only: each acknowledgement is its own file.</p>
 {acknowledgements_section(acknowledgements or [])}
 </section>
@@ -345,8 +346,8 @@ def build(lake_root: Path, static_docs: Path | None, site: Path) -> Path:
     return report
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--lake-root", type=Path, default=Path(os.environ.get("LAKE_ROOT", "lake")))
     parser.add_argument(
         "--static-docs",

@@ -13,10 +13,10 @@
 
 Usage::
 
-    python scripts/contract.py ddl --table raw.transactions \
+    lakehouse contract ddl --table raw.transactions \
         --location s3://bucket/raw/transactions/ \
         --partition ingest_date:string --partition run_id:string
-    python scripts/contract.py check-drift [--root DIR]
+    lakehouse contract check-drift [--root DIR]
 
 Standard library only.
 """
@@ -36,7 +36,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from lakehouse import project_dir
+
+REPO_ROOT = project_dir()
 CONTRACT_FILE = "contracts/transactions.schema.json"
 DEFAULT_CONTRACT_PATH = REPO_ROOT / CONTRACT_FILE
 MACRO_FILE = "macros/parsing/contract.sql"
@@ -47,7 +49,7 @@ MODEL_DOCS_FILE = "models/staging/landing/_landing__models.yml"
 RAW_VALUE_MODELS = ("base_landing__transaction_fields", "stg_landing__transactions")
 MARTS_DOCS_FILE = "models/marts/_marts__models.yml"
 PROCESSED_MODEL = "fct_transactions"
-LOADER_FILE = "scripts/lake_landing.py"
+LOADER_FILE = "src/lakehouse/landing.py"
 RAW_SUFFIX = "_raw"
 BOM = "\ufeff"
 
@@ -903,8 +905,8 @@ def _key_value(text: str) -> tuple[str, str]:
     return key, value
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def _parser(prog: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     ddl = commands.add_parser("ddl", help="print Athena CREATE EXTERNAL TABLE DDL")
     ddl.add_argument("--table", required=True, help="[database.]table")
@@ -969,8 +971,8 @@ def _run_check_drift(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    args = _parser(prog).parse_args(argv)
     if args.command == "ddl":
         return _run_ddl(args)
     return _run_check_drift(args)

@@ -59,7 +59,8 @@ from typing import Any, BinaryIO, TextIO
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from lake_landing import (
+
+from lakehouse.landing import (
     LANDED_AT_FORMAT,
     MANIFEST_NAME,
     SNIFF_BYTES,
@@ -77,7 +78,7 @@ from lake_landing import (
     skipped_result,
     unforeseen_failure,
 )
-from line_index import index_name, is_line_readable, write_stream_index
+from lakehouse.line_index import index_name, is_line_readable, write_stream_index
 
 LOG = logging.getLogger("land_csv")
 
@@ -997,7 +998,7 @@ def land_file_s3(source: Path | str, lake: S3Lake, catalog: Any = None) -> dict[
 
 def _register_missing(catalog: Any, lake: S3Lake) -> None:
     """Register the committed runs the raw tables lack; refuse to land when that fails."""
-    from glue_catalog import CatalogError
+    from lakehouse.glue_catalog import CatalogError
 
     try:
         catalog.register_missing(lake.committed_runs())
@@ -1009,7 +1010,7 @@ def _register(catalog: Any, ingest_date: str, run_id: str) -> str | None:
     """Register the run just committed; the reason when that fails."""
     if catalog is None:
         return None
-    from glue_catalog import CatalogError
+    from lakehouse.glue_catalog import CatalogError
 
     try:
         catalog.register_run(ingest_date, run_id)

@@ -4,7 +4,7 @@ The raw layer's external tables are defined in one place, the DDL macro
 ``macros/raw/athena_raw_relations.sql``; this module does not know their names. It lists the
 tables of the raw Glue database, keeps every external table whose location is the raw prefix
 (``s3://BUCKET/PREFIX/raw/transactions/``) or a folder beside it (Athena's line index and
-manifest copies, scripts/lake_landing_s3.py) and adds to each the partition of the run:
+manifest copies, lakehouse.landing_s3) and adds to each the partition of the run:
 values (ingest_date, run_id) by position (the manifest table names its second key ``run_key``),
 the table's storage descriptor, Location = the run's prefix under the table's location (the
 same ``ingest_date=/run_id=`` layout in every folder). A partition that exists already is
@@ -27,7 +27,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from lake_landing import parse_run_time
+
+from lakehouse.landing import parse_run_time
 
 # The StorageDescriptor fields a PartitionInput accepts (get_tables returns a few more).
 _DESCRIPTOR_FIELDS = (

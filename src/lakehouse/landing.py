@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from contract import Contract, header_fingerprint, header_matches, load_contract
+from lakehouse.contract import Contract, header_fingerprint, header_matches, load_contract
 
 LOG = logging.getLogger("land_csv")
 

@@ -5,8 +5,10 @@ record outcomes come from the audit area (`main_intermediate`), as an operator's
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -32,8 +34,15 @@ QUERIES = {
 }
 
 
-def main() -> int:
-    lake_root = Path(os.environ.get("LAKE_ROOT", "lake"))
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=(__doc__ or "").splitlines()[0])
+    parser.add_argument(
+        "--lake-root",
+        type=Path,
+        default=Path(os.environ.get("LAKE_ROOT", "lake")),
+        help="lake root (default: $LAKE_ROOT, else ./lake)",
+    )
+    lake_root = parser.parse_args(argv).lake_root
     warehouse = lake_root / "warehouse.duckdb"
     if not warehouse.exists():
         print(

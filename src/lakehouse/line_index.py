@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, NamedTuple, Protocol
 
-from lake_landing import CHUNK_SIZE, LINE_TEXT_LIMIT, ContentProfile, ContentProfiler
+from lakehouse.landing import CHUNK_SIZE, LINE_TEXT_LIMIT, ContentProfile, ContentProfiler
 
 SUFFIX = ".lines.jsonl.gz"
 BOM = b"\xef\xbb\xbf"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Acknowledge an alert for a landed run: the alert stops firing for that run (append-only).
 
-Usage: python scripts/acknowledge_alert.py [--lake-root DIR | --s3-uri s3://BUCKET/PREFIX]
+Usage: lakehouse acknowledge [--lake-root DIR | --s3-uri s3://BUCKET/PREFIX]
            --alert NAME --run-id RUN_ID --by WHO --reason TEXT [--sse ... --kms-key-id K]
 
 The alerts on fct_run_metrics (dbt tests quarantine_rate_at_most, header_matches_contract and
@@ -35,10 +35,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from jsonlog import emit
-from lake_landing import LANDED_AT_FORMAT, MANIFEST_NAME, parse_run_time
+from lakehouse.jsonlog import emit
+from lakehouse.landing import LANDED_AT_FORMAT, MANIFEST_NAME, parse_run_time
 
 PROG = "acknowledge_alert"
 # The alerts' names: the `alert` argument of each alert test on fct_run_metrics
@@ -95,10 +93,10 @@ class LocalStore:
 
 
 class S3Store:
-    """A lake under s3://BUCKET/PREFIX/ (the loader's layout, scripts/lake_landing_s3.py)."""
+    """A lake under s3://BUCKET/PREFIX/ (the loader's layout, lakehouse.landing_s3)."""
 
     def __init__(self, uri: str, sse: str, kms_key_id: str | None) -> None:
-        from lake_landing_s3 import S3Objects, S3Options, new_s3_client, parse_s3_uri
+        from lakehouse.landing_s3 import S3Objects, S3Options, new_s3_client, parse_s3_uri
 
         bucket, self.prefix = parse_s3_uri(uri)
         self.objects = S3Objects(new_s3_client(), bucket, S3Options(sse=sse, kms_key_id=kms_key_id))
@@ -115,7 +113,7 @@ class S3Store:
         return self.objects.head(key) is not None
 
     def write_new(self, name: str, body: bytes) -> str:
-        from lake_landing_s3 import JSON_TYPE, ObjectExists
+        from lakehouse.landing_s3 import JSON_TYPE, ObjectExists
 
         key = f"{self.prefix}{ACKNOWLEDGEMENTS_FOLDER}/{name}"
         try:
@@ -185,8 +183,8 @@ def read_acknowledgements(lake_root: Path) -> list[dict[str, Any]]:
     return sorted(found, key=lambda r: (str(r.get("acknowledged_at")), r["file_name"]))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description=(__doc__ or "").splitlines()[0])
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=(__doc__ or "").splitlines()[0])
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--lake-root", type=Path, default=None)
     where.add_argument("--s3-uri", metavar="s3://BUCKET/PREFIX", default=None)
@@ -199,8 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     if args.s3_uri is None and (args.sse or args.kms_key_id):
         parser.error("--sse / --kms-key-id: only with --s3-uri")
@@ -211,7 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         store: Store
         if args.s3_uri is not None:
             from botocore.exceptions import BotoCoreError, ClientError
-            from lake_landing import LandingError
+
+            from lakehouse.landing import LandingError
 
             failure_types += (BotoCoreError, ClientError, LandingError)
             store = S3Store(args.s3_uri, args.sse or "AES256", args.kms_key_id)

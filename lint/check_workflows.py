@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What the workflow linters of `make lint` cannot check in .github/workflows/*.yml.
 
-Usage: python scripts/check_workflows.py [FILE ...]   (default: every workflow of the repo)
+Usage: python lint/check_workflows.py [FILE ...]   (default: every workflow of the repo)
 
 `make lint` validates the workflows against GitHub's schema (check-jsonschema, its bundled
 vendor.github-workflows schema: keys, events, step shape, permission values) and audits them

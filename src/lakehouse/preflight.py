@@ -1,22 +1,25 @@
 #!/usr/bin/env python3
 """Preflight of `make prod`: every setting production needs is present, or nothing is done.
 
-Usage: python scripts/prod_preflight.py   (reads the environment; `make prod` passes FILES/INBOX)
+Usage: lakehouse preflight, or python src/lakehouse/preflight.py before the virtualenv exists
+(reads the environment; `make prod` passes FILES/INBOX)
 
 Checks the required environment variables (REQUIRED below; the README lists them) and that
 there is something to land: FILES (existing .csv files) or INBOX (a directory), and that the
 writes' encryption is what the bucket policy accepts (SSE-KMS under a key given by its ARN
 unless LAKE_SSE=AES256 is chosen for a sandbox bucket). Prints one
 message listing everything missing or wrong and exits 2; exits 0 when all is in place.
-Standard library only (runs before the virtualenv is installed).
+Standard library only, and imports nothing of the package: `make prod` runs this file with the
+system Python before the virtualenv is installed.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 REQUIRED = {
@@ -70,7 +73,10 @@ def problems(env: Mapping[str, str]) -> list[str]:
     return found
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    argparse.ArgumentParser(
+        prog=prog, description="Refuse, doing nothing, when a setting `make prod` needs is missing."
+    ).parse_args(argv)
     found = problems(os.environ)
     if found:
         lines = "\n".join(f"  - {item}" for item in found)

@@ -4,26 +4,23 @@ and a 200-line traceback.
 
 dbt opens the warehouse before any on-run-start hook runs; dbt-duckdb calls a plugin's
 ``update_connection_config`` just before it opens the DuckDB file, and ``configure_connection``
-just after. The check (scripts/warehouse_lock.py, ``check_warehouse``) refuses when another build
+just after. The check (lakehouse.lock, ``check_warehouse``) refuses when another build
 holds the lake's warehouse lock or another process has the file open, and otherwise keeps a
 connection open until dbt's own is, so that no other process can take the file in between.
-profiles/profiles.yml loads it (``plugins``, ``module_paths``). It never waits: that is
-scripts/warehouse_lock.py's job (``--wait``).
+profiles/profiles.yml loads it (``plugins``: ``lakehouse.warehouse_guard``). It never waits: that
+is ``lakehouse build``'s job (``--wait``).
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 from dbt_common.exceptions import DbtBaseException
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from warehouse_lock import Busy, check_warehouse
+from lakehouse.lock import Busy, check_warehouse
 
 
 class WarehouseBusy(DbtBaseException):
@@ -51,8 +48,7 @@ class Plugin(BasePlugin):
         except Busy as busy:
             raise WarehouseBusy(
                 f"warehouse {os.path.abspath(path)} is in use: {busy}; not started: try again"
-                " when it has finished, or run builds through scripts/warehouse_lock.py --wait"
-                " SECONDS"
+                " when it has finished, or run builds through lakehouse build --wait SECONDS"
             ) from None
 
     def configure_connection(self, conn: Any) -> None:

@@ -1,0 +1,222 @@
+#!/usr/bin/env python3
+"""Land transaction CSV files into the lake's raw zone (one run per file, atomic, append-only).
+
+Usage: lakehouse land [--lake-root DIR | --s3-uri s3://BUCKET/PREFIX] FILE [FILE ...]
+       (or python scripts/land_csv.py, the same arguments)
+
+DIR defaults to $LAKE_ROOT, else ./lake. With --s3-uri the same layout is written under
+s3://BUCKET/PREFIX/ (lakehouse.landing_s3; credentials from the standard AWS chain);
+with --glue-database (or $RAW_GLUE_DATABASE) each landed or skipped run's partition is then
+registered in the raw Glue tables (lakehouse.glue_catalog).
+Prints one JSON line per file on stdout (status landed | skipped | error). Exit status: 0 every
+file landed or skipped, 1 a file was refused or failed (the others are still landed), 2 usage
+error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from lakehouse.jsonlog import configure_logging, emit, json_logs
+from lakehouse.landing import (
+    LandingError,
+    LocalLake,
+    describe_exception,
+    display_path,
+    land_file,
+    land_file_into,
+    unforeseen_failure,
+)
+
+__all__ = ["LandingError", "build_parser", "land_file", "main"]
+
+PROG = "land_csv"
+S3_ONLY_OPTIONS = (
+    "sse",
+    "kms_key_id",
+    "multipart_threshold_mb",
+    "multipart_part_size_mb",
+    "glue_database",
+)
+
+Lander = Callable[[Path], dict[str, Any]]
+
+
+def _mebibytes(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number of MiB: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum} MiB")
+        return value
+
+    return parse
+
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Land CSV files byte for byte into <lake-root>/raw/transactions/.",
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--lake-root",
+        metavar="DIR",
+        default=None,
+        help="lake root directory (default: $LAKE_ROOT, else ./lake)",
+    )
+    where.add_argument(
+        "--s3-uri",
+        metavar="s3://BUCKET/PREFIX",
+        default=None,
+        help="land into this S3 location instead (credentials: the standard AWS chain)",
+    )
+    s3 = parser.add_argument_group("S3 mode (with --s3-uri)")
+    s3.add_argument(
+        "--sse",
+        choices=("AES256", "aws:kms"),
+        default=None,
+        help="server-side encryption: SSE-S3 (AES256, the default) or SSE-KMS (aws:kms)",
+    )
+    s3.add_argument(
+        "--kms-key-id",
+        metavar="KEY",
+        default=None,
+        help="KMS key id, ARN or alias for --sse aws:kms (default: the account's S3 key)",
+    )
+    s3.add_argument(
+        "--multipart-threshold-mb",
+        metavar="MIB",
+        type=_mebibytes(1),
+        default=None,
+        help="files of this size or more are uploaded in parts (default: 64)",
+    )
+    s3.add_argument(
+        "--multipart-part-size-mb",
+        metavar="MIB",
+        type=_mebibytes(5),
+        default=None,
+        help="part size of multipart uploads, at least 5 (default: 64)",
+    )
+    s3.add_argument(
+        "--glue-database",
+        metavar="NAME",
+        default=None,
+        help="register each run's partition in the raw tables of this Glue database "
+        "(default: $RAW_GLUE_DATABASE; unset: no registration)",
+    )
+    parser.add_argument("files", metavar="FILE", nargs="+", help="CSV file(s) to land")
+    return parser
+
+
+def resolve_lake_root(cli_value: str | None) -> Path:
+    return Path(cli_value or os.environ.get("LAKE_ROOT") or "lake")
+
+
+def _error_record(source: str, message: str) -> dict[str, Any]:
+    return {
+        "status": "error",
+        "source": source,
+        "run_id": None,
+        "path": None,
+        "bytes": None,
+        "sha256": None,
+        "message": message,
+    }
+
+
+def _local_lander(args: argparse.Namespace) -> Lander:
+    lake = LocalLake(resolve_lake_root(args.lake_root))
+    return lambda source: land_file_into(source, lake)
+
+
+def _s3_lander(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Lander:
+    from lakehouse.landing_s3 import MIB, S3Lake, S3Options, land_file_s3, parse_s3_uri
+
+    for name in ("boto3", "botocore", "urllib3"):  # their INFO lines are noise on stderr
+        logging.getLogger(name).setLevel(logging.WARNING)
+    if args.kms_key_id and args.sse != "aws:kms":
+        parser.error("--kms-key-id needs --sse aws:kms")
+    sizes: dict[str, int] = {}
+    if args.multipart_threshold_mb is not None:
+        sizes["multipart_threshold"] = args.multipart_threshold_mb * MIB
+    if args.multipart_part_size_mb is not None:
+        sizes["part_size"] = args.multipart_part_size_mb * MIB
+    try:
+        options = S3Options(sse=args.sse or "AES256", kms_key_id=args.kms_key_id, **sizes)
+        bucket, prefix = parse_s3_uri(args.s3_uri)
+    except ValueError as exc:
+        parser.error(str(exc))
+    database = args.glue_database or os.environ.get("RAW_GLUE_DATABASE") or None
+    try:
+        lake = S3Lake(bucket, prefix, options)
+        catalog = _glue_catalog(database, lake.objects.uri(lake.transactions_prefix))
+    except Exception as exc:  # broken AWS configuration: every file fails the same way
+        message = f"cannot set up the AWS clients: {describe_exception(exc)}"
+
+        def refuse(source: Path) -> dict[str, Any]:
+            raise LandingError(message)
+
+        return refuse
+    return lambda source: land_file_s3(source, lake, catalog)
+
+
+def _glue_catalog(database: str | None, raw_location: str) -> Any:
+    if database is None:
+        return None  # local/dev: nothing registered
+    from lakehouse.glue_catalog import GluePartitions
+
+    return GluePartitions(database, raw_location)
+
+
+def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
+    parser = build_parser(prog)
+    args = parser.parse_args(argv)
+    configure_logging(PROG)
+    if args.s3_uri is None:
+        given = [name for name in S3_ONLY_OPTIONS if getattr(args, name) is not None]
+        if given:
+            options = ", ".join("--" + name.replace("_", "-") for name in given)
+            parser.error(f"{options}: only with --s3-uri")
+        land = _local_lander(args)
+    else:
+        land = _s3_lander(parser, args)
+    exit_code = 0
+    for arg in args.files:
+        shown = display_path(arg)
+        try:
+            record = land(Path(arg))
+        except LandingError as exc:
+            record = _error_record(shown, str(exc))
+        except Exception as exc:  # one bad file must not stop the others; one line, no traceback
+            record = _error_record(shown, unforeseen_failure("landing it", exc))
+        record["source"] = shown
+        if record["status"] == "error":
+            exit_code = 1
+        _report(record)
+        print(json.dumps(record), flush=True)
+    return exit_code
+
+
+def _report(record: dict[str, Any]) -> None:
+    """The file's diagnostic on stderr: a JSON line for every file with LOG_FORMAT=json, else a
+    text line for an error or a skip (stdout keeps the result records either way)."""
+    status = record["status"]
+    if json_logs():
+        level = {"landed": "info", "skipped": "warning"}.get(status, "error")
+        emit(f"file_{status}", level, sys.stderr, **record)
+    elif status in {"error", "skipped"}:
+        print(f"{PROG}: {status}: {record['source']}: {record['message']}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
