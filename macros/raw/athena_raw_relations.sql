@@ -28,7 +28,7 @@
             {%- do warn_nothing_landed(
                 var('raw_s3_uri', env_var('RAW_S3_URI', 's3://change-me-lakehouse/raw/transactions/'))
                 ~ ' (no run registered in ' ~ relation.schema ~ '.transaction_manifests)',
-                'python scripts/land_csv.py --s3-uri s3://BUCKET/PREFIX --glue-database '
+                'lakehouse land --s3-uri s3://BUCKET/PREFIX --glue-database '
                 ~ relation.schema ~ ' FILE.csv'
             ) -%}
         {%- endif -%}

@@ -29,7 +29,7 @@
     {%- if runs | length == 0 -%}
         {%- do warn_nothing_landed(
             root,
-            'python scripts/land_csv.py --lake-root ' ~ root.rsplit('/raw/transactions', 1)[0]
+            'lakehouse land --lake-root ' ~ root.rsplit('/raw/transactions', 1)[0]
             ~ ' FILE.csv'
         ) -%}
     {%- endif -%}

@@ -27,7 +27,7 @@ def test_build_on_an_empty_lake_says_nothing_was_landed(lake: Lake) -> None:
     assert result.returncode == 0  # not a failure: a fresh lake before its first delivery
     [line] = lines_with(result.stdout, NOTHING_LANDED)
     assert f"{NOTHING_LANDED}{lake.root}/raw/transactions: " in line
-    assert f"scripts/land_csv.py --lake-root {lake.root} FILE.csv" in line
+    assert f"lakehouse land --lake-root {lake.root} FILE.csv" in line
 
     lake.land(FIXTURES / "batches" / "batch_1.csv")
     assert lines_with(lake.build().stdout, NOTHING_LANDED) == []
