@@ -18,7 +18,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from lakehouse.lock import exec_command, exec_locked, held
+from lakehouse.lock import add_lock_arguments, exec_command, exec_locked, held
 from lakehouse.publish import default_dbt
 
 DBT_FLAGS = ("--profiles-dir", "profiles", "--project-dir", ".")
@@ -33,16 +33,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         allow_abbrev=False,
         usage="%(prog)s [-h] [--lake-root DIR] [--wait SECONDS] [--dbt PATH] [DBT_ARG ...]",
     )
-    parser.add_argument(
-        "--lake-root", metavar="DIR", help="lake root (default: $LAKE_ROOT, else ./lake)"
-    )
-    parser.add_argument(
-        "--wait",
-        metavar="SECONDS",
-        type=float,
-        default=0.0,
-        help="how long to wait for a running build before refusing (default: 0)",
-    )
+    add_lock_arguments(parser)
     parser.add_argument("--dbt", metavar="PATH", default=None, help="the dbt executable")
     return parser
 

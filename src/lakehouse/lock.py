@@ -47,10 +47,8 @@ class Busy(Exception):
     """The warehouse is in use; the message says by whom."""
 
 
-def _parser(prog: str = PROG) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=prog, description="Run COMMAND holding the lock of the lake's DuckDB warehouse."
-    )
+def add_lock_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of every command that takes the warehouse lock: --lake-root, --wait."""
     parser.add_argument(
         "--lake-root", metavar="DIR", help="lake root (default: $LAKE_ROOT, else ./lake)"
     )
@@ -61,6 +59,13 @@ def _parser(prog: str = PROG) -> argparse.ArgumentParser:
         default=0.0,
         help="how long to wait for a running build before refusing (default: 0)",
     )
+
+
+def _parser(prog: str = PROG) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog, description="Run COMMAND holding the lock of the lake's DuckDB warehouse."
+    )
+    add_lock_arguments(parser)
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARG ...]")
     return parser
 
