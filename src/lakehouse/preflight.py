@@ -4,7 +4,7 @@
 Usage: lakehouse preflight, or python src/lakehouse/preflight.py before the virtualenv exists
 (reads the environment; `make prod` passes FILES/INBOX)
 
-Checks the required environment variables (REQUIRED below; the README lists them) and that
+Checks the required environment variables (REQUIRED below; docs/athena.md lists them) and that
 there is something to land: FILES (existing .csv files) or INBOX (a directory), and that the
 writes' encryption is what the bucket policy accepts (SSE-KMS under a key given by its ARN
 unless LAKE_SSE=AES256 is chosen for a sandbox bucket). Prints one

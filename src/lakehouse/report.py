@@ -33,7 +33,8 @@ import duckdb
 from lakehouse.acknowledge import read_acknowledgements
 from lakehouse.charts import Chart, Series, bar_chart, compact, line_chart
 
-# What consumers read: the marts as of the last published build (README, "Write, audit, publish").
+# What consumers read: the marts as of the last published build
+# (docs/operating.md, "Write, audit, publish").
 PUBLISHED = "main_published"
 CODE_PREFIX = "quarantined_"
 NOT_CODES = {"quarantined_rows"}

@@ -5,7 +5,7 @@ query API (StartQueryExecution, GetQueryExecution, GetQueryResults, StopQueryExe
 GetWorkGroup) is answered here; every other request goes to moto. Each query runs on Trino
 (``trino_server.py``: Athena engine v3's engine, whose Hive and Iceberg catalogs read the same
 Glue and S3 through moto), unchanged except for the statements that exist on Athena and not on
-Trino. Those are translated here, each by one rule of ``translate()`` (the README lists them):
+Trino. Those are translated here, each by one rule of ``translate()`` (docs/athena.md lists them):
 
 * Hive DDL, which Athena runs in its own DDL engine and Trino does not have:
   ``CREATE EXTERNAL TABLE`` (SerDe, delimiters, partitions, table properties) becomes the Glue

@@ -20,8 +20,8 @@ BIN = Path(sys.executable).parent
 DBT = BIN / "dbt"
 LOADER = ROOT / "scripts" / "land_csv.py"
 FIXTURES = ROOT / "tests" / "fixtures"
-# Columns that record when a build ran (README, "Audit columns"): the only columns that differ
-# between two builds of the same raw layer.
+# Columns that record when a build ran (docs/decisions.md, "Audit columns"): the only columns
+# that differ between two builds of the same raw layer.
 AUDIT_COLUMNS = ("quarantined_at", "classified_at", "built_at")
 # Columns that name the run or the time a file was landed as: they differ between two lakes that
 # landed the same files.

@@ -47,7 +47,7 @@ UP_TIMEOUT_S = 240
 DOWN_TIMEOUT_S = 60
 LAKE_BUCKET = "lakehouse"
 RESULTS_BUCKET = "athena-results"
-# The settings `make prod` reads (README, "Athena (production)"), for the local stack.
+# The settings `make prod` reads (docs/athena.md), for the local stack.
 SETTINGS = {
     "LAKE_S3_URI": f"s3://{LAKE_BUCKET}/",
     "ATHENA_S3_STAGING_DIR": f"s3://{RESULTS_BUCKET}/",

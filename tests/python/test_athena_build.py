@@ -3,7 +3,7 @@
 moto for STS, Glue and S3; each query run by Trino 476 on Iceberg and Hive tables in that Glue and
 S3) with a batch landed in between (Iceberg merge and the incremental paths), give the same marts,
 row for row, as the DuckDB target built from the same files. It is not Athena itself (see the
-stand-in's limits in its docstring and the README)."""
+stand-in's limits in its docstring and docs/athena.md)."""
 
 from __future__ import annotations
 

@@ -213,8 +213,8 @@ def test_every_warehouse_column_is_described(site: Site) -> None:
     catalog = json.loads((target / "catalog.json").read_text(encoding="utf-8"))
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
     declared = {**manifest["nodes"], **manifest["sources"]}
-    # A published relation is its mart, `select *` (README, "Write, audit, publish"): its columns
-    # are described once, on the mart of the same name.
+    # A published relation is its mart, `select *` (docs/operating.md, "Write, audit, publish"):
+    # its columns are described once, on the mart of the same name.
     published = f"source.{PACKAGE}.published."
     for unique_id, source in manifest["sources"].items():
         if unique_id.startswith(published):

@@ -1,6 +1,6 @@
 """The hostile corpus (tests/fixtures/hostile/): every file lands, one `dbt build` succeeds, and
 every record ends exactly as tests/fixtures/hostile/expected.json (derived by hand from the spec
-and the README's Decisions) says.
+and docs/decisions.md) says.
 
 One lake and one build for the whole module: the corpus is landed in file-name order (the order
 expected.json's duplicate rules assume), with a directory among the inputs that the loader must
