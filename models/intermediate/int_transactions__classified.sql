@@ -66,6 +66,8 @@ uncontested as (
         validation_error is null as is_winner,
         false as follows_accepted_version,
         false as has_same_content,
+        cast(null as varchar) as winner_run_id,
+        cast(null as bigint) as winner_line_number,
         false as has_duplicate_conflict
     from {{ ref('int_transactions__validated') }}
     where
@@ -113,7 +115,9 @@ compared as (
             and versions.currency = contested.currency
             and versions.transaction_ts = contested.transaction_ts,
             false
-        ) as has_same_content
+        ) as has_same_content,
+        versions.run_id as winner_run_id,
+        versions.line_number as winner_line_number
     from contested
     left join versions
         on contested.transaction_id = versions.transaction_id and versions.version_rank = 1
@@ -133,6 +137,8 @@ statuses as (
     select
         *,
         {{ validation_error() }} as full_validation_error,
+        {{ validation_detail(['DUPLICATE_CONFLICT'], prefix='validation_detail') }}
+            as full_validation_detail,
         case
             when validation_error is null and is_winner then 'accepted'
             when validation_error is null and not has_duplicate_conflict then 'duplicate'
@@ -165,6 +171,7 @@ final as (
         {{ column.column }},
         {%- endfor %}
         full_validation_error as validation_error,
+        full_validation_detail as validation_detail,
         record_status,
         {{ build_started_at() }} as classified_at
     from statuses

@@ -73,7 +73,8 @@ final as (
         has_type_error,
         has_currency_error,
         has_timestamp_error,
-        {{ validation_error(row_level_validation_codes()) }} as validation_error
+        {{ validation_error(row_level_validation_codes()) }} as validation_error,
+        {{ validation_detail(row_level_validation_codes()) }} as validation_detail
     from checked
 )
 

@@ -26,7 +26,8 @@ rejected as (
         transaction_amount_raw,
         currency_raw,
         transaction_timestamp_raw,
-        validation_error
+        validation_error,
+        validation_detail
     from {{ ref('int_transactions__classified') }}
     where record_status = 'quarantined' and {{ new_runs_only(landed_column='landed_at') }}
 ),
@@ -45,6 +46,7 @@ final as (
         cast(currency_raw as varchar) as currency_raw,
         cast(transaction_timestamp_raw as varchar) as transaction_ts_raw,
         cast(validation_error as varchar) as validation_error,
+        cast(validation_detail as varchar) as validation_detail,
         {{ build_started_at() }} as quarantined_at
     from rejected
 )

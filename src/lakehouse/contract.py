@@ -142,26 +142,81 @@ def _contract_column(name: str, spec: Any, required: bool) -> ContractColumn:
 # Headers
 
 
+# The header matching policy, one rule for the loader (manifest, warnings) and dbt
+# (base_landing__file_headers, macros/parsing/csv_fields.sql): the header is the file's first line
+# (a UTF-8 BOM dropped), split as a CSV record (RFC 4180, comma-delimited); blanks (spaces and
+# tabs, nothing else) around a field are dropped, a quoted field is unquoted (doubled quotes
+# undone) and its inside trimmed of blanks too; the names are then compared with the contract's
+# exactly, case included (``transactionid`` is not ``TransactionID``). A header that is not
+# well-formed CSV (a stray or unclosed quote) matches nothing. The same regular expressions as
+# the dbt macros csv_field_pattern() and csv_record_is_well_formed().
+BLANKS = " \t"
+_CSV_BLANKS = r"[ \t]*"
+_CSV_QUOTED = r'"(?:[^"]|"")*"'
+_CSV_UNQUOTED = r'(?:[^,"\t ][^,"]*)?'
+_CSV_FIELD_RE = re.compile(f",{_CSV_BLANKS}({_CSV_QUOTED}|{_CSV_UNQUOTED}){_CSV_BLANKS}")
+_CSV_RECORD_RE = re.compile(f"(?:,{_CSV_BLANKS}(?:{_CSV_QUOTED}{_CSV_BLANKS}|{_CSV_UNQUOTED}))+")
+
+
+def _header_line(header: str) -> str:
+    return header.removeprefix(BOM).rstrip("\r\n")
+
+
+def header_is_well_formed(header: str) -> bool:
+    """Whether the header line splits cleanly into CSV fields (dbt: csv_record_is_well_formed)."""
+    line = _header_line(header)
+    return '"' not in line or _CSV_RECORD_RE.fullmatch("," + line) is not None
+
+
 def header_names(header: str) -> list[str]:
-    """The column names of a CSV header line: BOM dropped, CSV quoting applied, names trimmed."""
-    line = header.removeprefix(BOM).rstrip("\r\n")
-    if len(line) >= csv.field_size_limit():  # the loader keeps headers up to 1 MiB
-        csv.field_size_limit(len(line) + 1)
-    fields = next(csv.reader([line]), [])
-    return [name.strip() for name in fields]
+    """The column names of a CSV header line under the matching policy above: BOM dropped, CSV
+    quoting applied, names trimmed of blanks (spaces, tabs). A header that is not well-formed is
+    split by Python's csv module instead (for its fingerprint only: it matches nothing)."""
+    line = _header_line(header)
+    if '"' not in line:
+        fields = line.split(",")
+    elif header_is_well_formed(line):
+        fields = [
+            field[1:-1].replace('""', '"') if field.startswith('"') else field
+            for field in _CSV_FIELD_RE.findall("," + line)
+        ]
+    else:
+        if len(line) >= csv.field_size_limit():  # the loader keeps headers up to 1 MiB
+            csv.field_size_limit(len(line) + 1)
+        fields = next(csv.reader([line]), [])
+    return [name.strip(BLANKS) for name in fields]
+
+
+def header_problems(header: str | None, contract: Contract) -> list[str]:
+    """What is wrong with a header under the matching policy, in words (empty: it matches):
+    e.g. ``lacks Currency``, ``Memo is not in the contract``, ``TransactionID appears twice``."""
+    if header is None:
+        return ["no readable header (empty file, or a first line that is not UTF-8 or too long)"]
+    if not header_is_well_formed(header):
+        return ["the header is not well-formed CSV (a stray or unclosed quote)"]
+    names = header_names(header)
+    problems = [
+        f"lacks {name}"
+        for name in contract.names
+        if name in contract.required and name not in names
+    ]
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            continue
+        seen.add(name)
+        if names.count(name) > 1:
+            problems.append(f"{name or '(an empty name)'} appears {names.count(name)} times")
+        if name not in contract.names:
+            problems.append(f"{name or '(an empty name)'} is not in the contract")
+    return problems
 
 
 def header_matches(header: str | None, contract: Contract) -> bool:
     """Whether the header names every required column and only declared ones, once each, in
-    any order (optional columns, added by minor contract versions, may be absent)."""
-    if header is None:
-        return False
-    names = header_names(header)
-    return (
-        len(names) == len(set(names))
-        and contract.required <= set(names)
-        and set(names) <= set(contract.names)
-    )
+    any order (optional columns, added by minor contract versions, may be absent), under the
+    header matching policy above."""
+    return not header_problems(header, contract)
 
 
 def header_fingerprint(header: str) -> str:

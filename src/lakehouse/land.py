@@ -11,6 +11,17 @@ registered in the raw Glue tables (lakehouse.glue_catalog).
 Prints one JSON line per file on stdout (status landed | skipped | error). Exit status: 0 every
 file landed or skipped, 1 a file was refused or failed (the others are still landed), 2 usage
 error.
+
+A landed file whose header does not match the contract, or that has no records (empty, or
+nothing after the header line), still lands, and each of those problems is one warning line on
+stderr naming the file (``land_csv: warning: FILE: ...``; a JSON event with LOG_FORMAT=json);
+the exit status stays 0. With ``--strict`` such a file is refused instead (nothing of it is
+written, status error on stdout), the other files still land, and the exit status is 1.
+
+Header matching (the same policy as dbt's base_landing__file_headers; docs/file-format.md): the
+first line, a UTF-8 BOM dropped, split as a CSV record; spaces and tabs around a name and
+inside a quoted name's quotes are dropped, quotes removed; names compared case-sensitively and
+exactly, in any order; every required column once, nothing undeclared.
 """
 
 from __future__ import annotations
@@ -46,7 +57,7 @@ S3_ONLY_OPTIONS = (
     "glue_database",
 )
 
-Lander = Callable[[Path], dict[str, Any]]
+Lander = Callable[[Path, list[str]], dict[str, Any]]
 
 
 def _mebibytes(minimum: int) -> Callable[[str], int]:
@@ -66,6 +77,11 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Land CSV files byte for byte into <lake-root>/raw/transactions/.",
+        epilog="A file whose header does not match the contract (names compared exactly, case "
+        "included, after dropping a BOM, CSV quotes and surrounding spaces/tabs; any order; every "
+        "required column once, nothing undeclared) or that has no records lands with a warning "
+        "on stderr naming the file (exit status 0); with --strict it is refused, nothing of it is "
+        "written, the other files still land, and the exit status is 1.",
     )
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
@@ -114,6 +130,12 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         help="register each run's partition in the raw tables of this Glue database "
         "(default: $RAW_GLUE_DATABASE; unset: no registration)",
     )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse (do not land) a file whose header does not match the contract or that has "
+        "no records; the other files still land; exit status 1 (default: land it, warn on stderr)",
+    )
     parser.add_argument("files", metavar="FILE", nargs="+", help="CSV file(s) to land")
     return parser
 
@@ -136,7 +158,9 @@ def _error_record(source: str, message: str) -> dict[str, Any]:
 
 def _local_lander(args: argparse.Namespace) -> Lander:
     lake = LocalLake(resolve_lake_root(args.lake_root))
-    return lambda source: land_file_into(source, lake)
+    return lambda source, warnings: land_file_into(
+        source, lake, strict=args.strict, warnings=warnings
+    )
 
 
 def _s3_lander(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Lander:
@@ -163,11 +187,13 @@ def _s3_lander(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Lan
     except Exception as exc:  # broken AWS configuration: every file fails the same way
         message = f"cannot set up the AWS clients: {describe_exception(exc)}"
 
-        def refuse(source: Path) -> dict[str, Any]:
+        def refuse(source: Path, warnings: list[str]) -> dict[str, Any]:
             raise LandingError(message)
 
         return refuse
-    return lambda source: land_file_s3(source, lake, catalog)
+    return lambda source, warnings: land_file_s3(
+        source, lake, catalog, strict=args.strict, warnings=warnings
+    )
 
 
 def _glue_catalog(database: str | None, raw_location: str) -> Any:
@@ -193,8 +219,9 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
     exit_code = 0
     for arg in args.files:
         shown = display_path(arg)
+        warnings: list[str] = []
         try:
-            record = land(Path(arg))
+            record = land(Path(arg), warnings)
         except LandingError as exc:
             record = _error_record(shown, str(exc))
         except Exception as exc:  # one bad file must not stop the others; one line, no traceback
@@ -203,6 +230,8 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
         if record["status"] == "error":
             exit_code = 1
         _report(record)
+        for warning in warnings:
+            _warn(shown, warning, record)
         print(json.dumps(record), flush=True)
     return exit_code
 
@@ -216,6 +245,14 @@ def _report(record: dict[str, Any]) -> None:
         emit(f"file_{status}", level, sys.stderr, **record)
     elif status in {"error", "skipped"}:
         print(f"{PROG}: {status}: {record['source']}: {record['message']}", file=sys.stderr)
+
+
+def _warn(source: str, message: str, record: dict[str, Any]) -> None:
+    """One stderr line for one content problem of a file that landed anyway."""
+    if json_logs():
+        emit("file_content_warning", "warning", sys.stderr, **{**record, "message": message})
+    else:
+        print(f"{PROG}: warning: {source}: {message}", file=sys.stderr)
 
 
 if __name__ == "__main__":

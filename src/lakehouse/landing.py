@@ -31,7 +31,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from lakehouse.contract import Contract, header_fingerprint, header_matches, load_contract
+from lakehouse.contract import (
+    Contract,
+    header_fingerprint,
+    header_matches,
+    header_problems,
+    load_contract,
+)
 
 LOG = logging.getLogger("land_csv")
 
@@ -76,6 +82,9 @@ class ContentProfile:
     # At least as many bytes as the longest LF-terminated line holds (exact for a line longer
     # than a read chunk, 1 MiB): the line size the warehouse's CSV reader must accept.
     line_size_bound: int = 0
+    # Whether a line after the first (the header) holds anything but line breaks: a file without
+    # one has no records (dbt reads no record from empty lines).
+    has_data_lines: bool = False
 
 
 @dataclass(frozen=True)
@@ -397,11 +406,15 @@ class ContentProfiler:
         self._head_too_long = False
         self._since_lf = 0  # bytes after the last LF so far
         self._line_size_bound = 0
+        self._past_header = False  # a line break was seen
+        self._has_data_lines = False
 
     def update(self, chunk: bytes) -> None:
         if not chunk:
             return
         self._track_line_size(chunk)
+        if not self._has_data_lines:
+            self._track_data_lines(chunk)
         self._sha.update(chunk)
         self._size += len(chunk)
         split_crlf = self._last_byte == b"\r" and chunk[:1] == b"\n"
@@ -426,6 +439,15 @@ class ContentProfiler:
             else:
                 self._head += part
                 self._head_done = newline >= 0
+
+    def _track_data_lines(self, chunk: bytes) -> None:
+        if not self._past_header:
+            first = _first_break(chunk, 0, len(chunk))
+            if first < 0:
+                return
+            self._past_header = True
+            chunk = chunk[first + 1 :]
+        self._has_data_lines = bool(chunk.strip(b"\r\n"))
 
     def _track_line_size(self, chunk: bytes) -> None:
         """A line inside one chunk is shorter than the chunk; a line across chunks is measured
@@ -471,6 +493,7 @@ class ContentProfiler:
             line_endings=self._line_endings(),
             physical_lines=lines,
             line_size_bound=self._line_size_bound,
+            has_data_lines=self._has_data_lines,
         )
 
     def _line_endings(self) -> str:
@@ -571,6 +594,31 @@ def build_manifest(
     }
 
 
+def content_problems(profile: ContentProfile) -> list[str]:
+    """Why a file's content will give no usable records, in words, one item per problem (empty:
+    none): its header does not match the contract (lakehouse.contract.header_problems, the same
+    policy as dbt's base_landing__file_headers), or it has no records."""
+    problems = []
+    mismatch = header_problems(profile.header, _contract())
+    if mismatch:
+        problems.append("header does not match the contract: " + "; ".join(mismatch))
+    if profile.size == 0:
+        problems.append("no records: the file is empty")
+    elif not profile.has_data_lines:
+        problems.append("no records: nothing after the header line")
+    return problems
+
+
+def refuse_if_strict(profile: ContentProfile, strict: bool, warnings: list[str] | None) -> None:
+    """With ``strict``, refuse a file with content problems (``LandingError``); otherwise add them
+    to ``warnings`` (when given) and land it."""
+    problems = content_problems(profile)
+    if problems and strict:
+        raise LandingError("refused (--strict), nothing written: " + "; ".join(problems))
+    if warnings is not None:
+        warnings.extend(problems)
+
+
 def skipped_result(source: Path, existing: LandedRun, profile: ContentProfile) -> dict[str, Any]:
     """The result record of a file whose content was landed before (local and S3 alike)."""
     return {
@@ -594,8 +642,18 @@ def _write_manifest(path: Path, manifest: dict[str, Any]) -> None:
         os.fsync(out.fileno())
 
 
-def land_file_into(source: Path | str, lake: LakeBackend) -> dict[str, Any]:
+def land_file_into(
+    source: Path | str,
+    lake: LakeBackend,
+    *,
+    strict: bool = False,
+    warnings: list[str] | None = None,
+) -> dict[str, Any]:
     """Land one file through ``lake``; return the result record (status landed or skipped).
+
+    A landed file whose header does not match the contract, or that has no records, adds a line
+    to ``warnings`` (``content_problems``); with ``strict`` it is refused instead. A file landed
+    before is skipped either way (it was reported when it landed).
 
     Raises ``LandingError`` when the file is refused or landing fails; then nothing of it is
     visible in the lake and its staging directory is gone.
@@ -623,6 +681,7 @@ def land_file_into(source: Path | str, lake: LakeBackend) -> dict[str, Any]:
             existing = lake.find_landed(profile.sha256)
             if existing is not None:
                 return skipped_result(source, existing, profile)
+            refuse_if_strict(profile, strict, warnings)
             # Taken after the copy completed and under the lock: commit order = run_id order.
             landed_at = _landing_moment(lake.latest_run_time())
             ingest_date = landed_at.date().isoformat()
@@ -655,6 +714,12 @@ def land_file_into(source: Path | str, lake: LakeBackend) -> dict[str, Any]:
     }
 
 
-def land_file(source: Path | str, lake_root: Path | str) -> dict[str, Any]:
+def land_file(
+    source: Path | str,
+    lake_root: Path | str,
+    *,
+    strict: bool = False,
+    warnings: list[str] | None = None,
+) -> dict[str, Any]:
     """Land one CSV file into the local lake at ``lake_root`` (see ``land_file_into``)."""
-    return land_file_into(source, LocalLake(lake_root))
+    return land_file_into(source, LocalLake(lake_root), strict=strict, warnings=warnings)

@@ -74,6 +74,7 @@ from lakehouse.landing import (
     new_run_id,
     open_source,
     parse_run_time,
+    refuse_if_strict,
     sanitize_file_name,
     skipped_result,
     unforeseen_failure,
@@ -920,7 +921,14 @@ def read_csv_head(source: Path, src: BinaryIO) -> bytes:
     return head
 
 
-def land_file_s3(source: Path | str, lake: S3Lake, catalog: Any = None) -> dict[str, Any]:
+def land_file_s3(
+    source: Path | str,
+    lake: S3Lake,
+    catalog: Any = None,
+    *,
+    strict: bool = False,
+    warnings: list[str] | None = None,
+) -> dict[str, Any]:
     """Land one file into ``lake``; the same result record as local mode (landed or skipped).
 
     With ``catalog`` (glue_catalog.GluePartitions), under the lake's lock: first register every
@@ -951,6 +959,7 @@ def land_file_s3(source: Path | str, lake: S3Lake, catalog: Any = None) -> dict[
             doing = "checking whether its content was landed before"
             existing = lake.find_landed(staged.profile.sha256)
             if existing is None:
+                refuse_if_strict(staged.profile, strict, warnings)
                 doing = "writing the run's manifest (header check, line count)"
                 # Taken after the upload and under the lock: commit order = run_id order.
                 landed_at = _landing_moment(lake.latest_run_time())

@@ -67,6 +67,9 @@ def normalized(rows: Iterable[Sequence[Any]], names: list[str], runs: dict[str, 
             value = row[i]
             if names[i] in RUN_COLUMNS and value is not None:
                 value = runs.get(value, value)
+            elif isinstance(value, str) and "run " in value:  # validation_detail names runs
+                for run_id, file_name in runs.items():
+                    value = value.replace(f"run {run_id} ", f"run {file_name} ")
             if isinstance(value, Decimal):
                 value = value.normalize()
             values.append(value)

@@ -447,6 +447,8 @@ def test_ddl_cli_reports_bad_input() -> None:
         "\ufeff" + ",".join(HEADERS),
         ",".join(HEADERS) + "\r\n",
         '"TransactionID","CustomerID","TransactionAmount","Currency","TransactionTimestamp"',
+        # blanks around quotes and inside them are dropped, as dbt's split_csv_fields + trim
+        ' "TransactionID" , " CustomerID ",TransactionAmount,Currency,TransactionTimestamp',
     ],
 )
 def test_header_matches(contract: ct.Contract, header: str) -> None:
@@ -464,6 +466,9 @@ def test_header_matches(contract: ct.Contract, header: str) -> None:
         ";".join(HEADERS),
         "",
         None,
+        # only spaces and tabs are blanks (dbt trims nothing else); a stray quote matches nothing
+        ",".join([*HEADERS[:-1], "TransactionTimestamp\u00a0"]),
+        ",".join([*HEADERS[:-1], 'Transaction"Timestamp']),
     ],
 )
 def test_header_does_not_match(contract: ct.Contract, header: str | None) -> None:
@@ -632,3 +637,14 @@ models:
         "c_raw": "c first",
     }
     assert ct.documented_columns(yml, "missing") is None
+
+
+def test_header_problems_name_each_column(contract: ct.Contract) -> None:
+    header = ",".join(["transactionid", *HEADERS[1:-1], "Memo", "Memo"])
+    assert ct.header_problems(header, contract) == [
+        "lacks TransactionID",
+        "lacks TransactionTimestamp",
+        "transactionid is not in the contract",
+        "Memo appears 2 times",
+        "Memo is not in the contract",
+    ]

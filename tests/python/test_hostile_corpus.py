@@ -239,3 +239,39 @@ def test_balance_window_is_the_accepted_business_time(corpus: LandedCorpus) -> N
         " where account_id = 'ACC-BT' and tx_count > 0"
     )
     assert at_floor == [("1970-01", Decimal("6.00"), 6)]
+
+
+DETAILS = {
+    ("a06_missing_column.csv", 2): "header lacks Currency",
+    ("a13_unterminated_quote.csv", 3): "line is not well-formed CSV (a stray or unclosed quote)",
+    ("a15_field_counts.csv", 2): "6 fields, expected 5",
+    ("a15_field_counts.csv", 5): "1 field, expected 5",
+    ("a22_whitespace.csv", 11): "CustomerID is empty, Currency is empty",
+    ("a23_currencies.csv", 7): "Currency XAU is not in the allowlist",
+    ("a24_amounts.csv", 7): "TransactionAmount has 3 decimals, at most 2 allowed",
+    ("a24_amounts.csv", 2): "TransactionAmount is not a number (plain decimal expected)",
+    ("a25_timestamps.csv", 36): "TransactionTimestamp later than landing",
+    ("a34_business_time_range.csv", 8): "TransactionTimestamp before 1970-01-01",
+    ("a24_amounts.csv", 38): (
+        "TransactionAmount is empty, TransactionTimestamp is empty;"
+        " Currency ZZZ is not in the allowlist"
+    ),
+}
+
+
+def test_quarantine_detail_explains_every_code(corpus: LandedCorpus) -> None:
+    """validation_detail: one '; '-separated part per code, in its order; plain words."""
+    names = {run_id: name for name, run_id in corpus.run_ids.items()}
+    rows = corpus.lake.query(
+        "select run_id, line_number, validation_error, validation_detail"
+        " from main_marts.fct_quarantined_records"
+    )
+    assert rows
+    details = {}
+    for run_id, line, error, detail in rows:
+        assert len(detail.split("; ")) == len(error.split(",")), (error, detail)
+        details[(names[run_id], line)] = detail
+    for key, expected in DETAILS.items():
+        assert details[key] == expected, key
+    conflict = details[("b03_duplicates_across_again.csv", 2)]
+    assert conflict.startswith("duplicate of run ") and conflict.endswith(" with other content")

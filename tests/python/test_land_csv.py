@@ -816,3 +816,81 @@ def test_odd_quote_lines_agrees_with_a_line_split_oracle() -> None:
         oracle = sum(1 for line in re.split(rb"\r|\n", data) if line.count(b'"') % 2)
         for chunk_size in (1, 4, 64):
             assert _odd_quote_lines(data, chunk_size) == oracle, data
+
+
+GOOD_ROW = "T-0001,ACC001,1.00,EUR,2024-01-05T09:00:00Z\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (
+            b"",
+            [
+                "header does not match the contract: no readable header",
+                "no records: the file is empty",
+            ],
+        ),
+        ((HEADER + "\r\n").encode(), ["no records: nothing after the header line"]),
+        ((HEADER + "\n\n\r\n").encode(), ["no records: nothing after the header line"]),
+        (
+            (
+                "TransactionID,CustomerID,TransactionAmount,currency,TransactionTimestamp\n"
+                + GOOD_ROW
+            ).encode(),
+            ["header does not match the contract: lacks Currency; currency is not in the contract"],
+        ),
+    ],
+    ids=["empty", "header-only", "header-and-blank-lines", "lower-case-name"],
+)
+def test_content_problems_are_warned_on_stderr_and_the_file_lands(
+    tmp_path: Path, root: Path, content: bytes, expected: list[str]
+) -> None:
+    good = write(tmp_path / "good.csv", (HEADER + "\n" + GOOD_ROW).encode())
+    odd = write(tmp_path / "odd.csv", content)
+    result = run_cli(good, odd, lake_root=root)
+
+    assert result.returncode == 0, result.stderr
+    assert [r["status"] for r in records(result)] == ["landed", "landed"]
+    assert set(records(result)[0]) == set(records(result)[1])  # stdout records keep their keys
+    lines = result.stderr.splitlines()
+    assert len(lines) == len(expected)
+    for line, start in zip(lines, expected, strict=True):
+        assert line.startswith(f"land_csv: warning: {odd}: {start}"), line
+    assert len(data_files(root)) == 2
+
+
+def test_strict_refuses_files_with_content_problems_and_lands_the_others(
+    tmp_path: Path, root: Path
+) -> None:
+    good = write(tmp_path / "good.csv", (HEADER + "\n" + GOOD_ROW).encode())
+    header_only = write(tmp_path / "header_only.csv", (HEADER + "\n").encode())
+    drifted = write(tmp_path / "drifted.csv", ("TransactionID,CustomerID\n" + "T,A\n").encode())
+    result = run_cli("--strict", good, header_only, drifted, lake_root=root)
+
+    assert result.returncode == 1
+    statuses = {r["source"]: r for r in records(result)}
+    assert statuses[str(good)]["status"] == "landed"
+    assert statuses[str(header_only)]["status"] == "error"
+    assert "no records" in statuses[str(header_only)]["message"]
+    assert statuses[str(drifted)]["status"] == "error"
+    assert "lacks TransactionAmount" in statuses[str(drifted)]["message"]
+    assert f"land_csv: error: {drifted}: refused (--strict)" in result.stderr
+    [landed] = data_files(root)
+    assert landed.read_bytes() == good.read_bytes()
+    assert incoming_leftovers(root) == []
+
+
+def test_padded_and_quoted_header_lands_without_warning(tmp_path: Path, root: Path) -> None:
+    header = ' "TransactionID" ,CustomerID, " TransactionAmount",Currency\t,TransactionTimestamp'
+    result = run_cli(write(tmp_path / "p.csv", (header + "\n" + GOOD_ROW).encode()), lake_root=root)
+    assert result.returncode == 0
+    assert result.stderr == ""
+    [landed] = data_files(root)
+    assert manifest_of(landed)["header_matches_contract"] is True
+
+
+def test_help_documents_strict_and_the_header_policy() -> None:
+    text = land_csv.build_parser().format_help()
+    assert "--strict" in text
+    assert "case" in text and "included" in text

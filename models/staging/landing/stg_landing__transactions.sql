@@ -99,6 +99,14 @@ final as (
         source_line_count,
         record_length,
         is_parseable,
+        header_matches_contract,
+        is_readable,
+        is_well_formed,
+        header_field_count,
+        record_field_count,
+        {%- for column in file_columns %}
+        {{ column.column }}_position,
+        {%- endfor %}
         {%- for column in file_columns %}
         {{ column.column }}_raw,
         {{ column.column }}_text,

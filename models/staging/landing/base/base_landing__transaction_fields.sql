@@ -41,6 +41,7 @@ split_records as (
         records.landed_at,
         headers.matches_contract,
         headers.field_count,
+        records.is_readable,
         {%- for column in file_columns %}
         headers.{{ column.column }}_position,
         {%- endfor %}
@@ -76,6 +77,18 @@ final as (
             when {{ array_size('field_values') }} = field_count
                 then {{ array_element('field_values', column.column ~ '_position') }}
         end as {{ column.column }}_raw,
+        {%- endfor %}
+        -- why a record is not parseable (validation_detail)
+        matches_contract as header_matches_contract,
+        is_readable,
+        is_well_formed,
+        field_count as header_field_count,
+        case
+            when field_values is not null then {{ array_size('field_values') }}
+            when is_well_formed then {{ array_size(split_csv_fields('record_text')) }}
+        end as record_field_count,
+        {%- for column in file_columns %}
+        {{ column.column }}_position,
         {%- endfor %}
         coalesce(
             matches_contract
