@@ -6,6 +6,7 @@ check_all_runs), less the runs an operator acknowledged (lakehouse acknowledge).
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -66,6 +67,8 @@ def test_volume_and_drift_alerts(lake: Lake, tmp_path: Path) -> None:
     warned = lake.build("--store-failures", check=False)  # default severity: warn
     assert warned.returncode == 0, warned.stdout[-4000:]
     assert statuses(lake) == {VOLUME_TEST: "warn", DRIFT_TEST: "warn"}
+    for name in ("burst.csv", "trickle.csv"):
+        assert re.search(rf"alert volume \(warn\): run \S+ \(file {name}\): volume=", warned.stdout)
     assert failures(lake, VOLUME_TEST, "source_file, volume, median_volume") == [
         ("burst.csv", 200, 20.0),
         ("trickle.csv", 1, 20.0),
@@ -150,6 +153,12 @@ def test_alerts_judge_the_latest_build_and_acknowledged_runs_stop_firing(
         (bad["run_id"], "drifted.csv", 20, 20)
     ]
     assert failures(lake, DRIFT_TEST, "run_id, source_file") == [(bad["run_id"], "drifted.csv")]
+    # and so does the build's output, one line per run (not only "Got 1 result")
+    shown = f"run {bad['run_id']} (file drifted.csv): "
+    assert (
+        f"alert quarantine_rate (fail): {shown}input_rows=20, quarantined_rows=20" in failed.stdout
+    )
+    assert f"alert schema_drift (fail): {shown}" in failed.stdout
 
     # a later good run: its build judges its own run, and passes (publishable again)
     lake.land(write_csv(tmp_path / "good.csv", "G", 20))
