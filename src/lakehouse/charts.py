@@ -221,8 +221,21 @@ def bar_chart(chart: Chart, stacked: bool = False) -> str:
     return frame.svg(body)
 
 
+def _segments(values: Sequence[float | None]) -> list[list[tuple[int, float]]]:
+    """The runs of consecutive known values: a line never bridges a category without data."""
+    out: list[list[tuple[int, float]]] = [[]]
+    for index, value in enumerate(values):
+        if value is None:
+            if out[-1]:
+                out.append([])
+        else:
+            out[-1].append((index, value))
+    return [segment for segment in out if segment]
+
+
 def line_chart(chart: Chart, threshold: tuple[float, str] | None = None) -> str:
-    """One line with markers per series; an optional dashed threshold line with its label."""
+    """One line with markers per series; an optional dashed threshold line with its label. A
+    missing value (None) leaves a gap: the line stops and restarts, never joining across it."""
     values = _values(chart) + ([threshold[0]] if threshold else [])
     frame = _Frame(chart, min(values, default=0.0), max(values, default=0.0))
     body = []
@@ -236,15 +249,13 @@ def line_chart(chart: Chart, threshold: tuple[float, str] | None = None) -> str:
         )
     for number, series in enumerate(chart.series):
         colour = _colour(number)
-        points = [
-            (frame.x_centre(i), frame.y(v)) for i, v in enumerate(series.values) if v is not None
-        ]
         body.append(f'<g class="series" data-series="{escape(series.name)}">')
-        if len(points) > 1:
-            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
-            body.append(
-                f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>'
-            )
+        for segment in _segments(series.values):
+            if len(segment) > 1:
+                path = " ".join(f"{frame.x_centre(i):.1f},{frame.y(v):.1f}" for i, v in segment)
+                body.append(
+                    f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>'
+                )
         for index, value in enumerate(series.values):
             if value is None:
                 continue
