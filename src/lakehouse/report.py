@@ -53,6 +53,12 @@ KEEP_CHARACTERS = 4  # a masked value shows only its last characters
 MASK = "\u2022"
 DOCS_PAGE = "index.html"
 REPORT_PAGE = "report.html"
+# The docs site's lineage, selected from the exposures (dbt's static page has no default
+# selection; its URL state g_v/g_i is the way to open it so).
+LINEAGE = (
+    f"{DOCS_PAGE}#!/overview?g_v=1"
+    "&g_i=%2Bexposure%3Amonth_end_balance_report%20%2Bexposure%3Aquarantine_review"
+)
 ACKNOWLEDGEMENT_COLUMNS = ("alert", "run_id", "acknowledged_by", "acknowledged_at", "reason")
 
 
@@ -682,6 +688,7 @@ def render(
 </head>
 <body>
 <nav aria-label="Site"><a href="{DOCS_PAGE}">Docs site (what each table means)</a>
+<a href="{escape(LINEAGE)}">Lineage</a>
 <a href="#status">Status</a><a href="#balances">Balances</a><a href="#runs">Files received</a>
 <a href="#quarantine">Quarantine</a><a href="#glossary">Codes</a>
 <a href="#acknowledgements">Acknowledged alerts</a></nav>
