@@ -184,7 +184,7 @@ def _quarantine_rate(facts: Facts) -> str | None:
     if facts.quarantine_rate > ALERT_RATE:
         return (
             f"{percent(facts.quarantine_rate)} of all records received were quarantined, above"
-            f" the {percent_tick(ALERT_RATE)} limit (the runs' alerts were acknowledged)."
+            f" the {percent_tick(ALERT_RATE)} limit."
         )
     return None
 
@@ -227,8 +227,8 @@ STATUS_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "amber",
-        f"more than {percent_tick(ALERT_RATE)} of all records received were quarantined (alerts"
-        " acknowledged)",
+        f"more than {percent_tick(ALERT_RATE)} of all records received were quarantined (also"
+        " when every file's alert was acknowledged)",
         _quarantine_rate,
     ),
     Rule("amber", f"the last file arrived more than {STALE_AFTER_DAYS} days ago", _stale),
