@@ -21,6 +21,8 @@ LEFT, RIGHT, TOP, BOTTOM = 78, 16, 44, 62
 FAMILY = 'font-family="Helvetica, Arial, sans-serif"'
 FONT = f'{FAMILY} font-size="12"'
 MAX_X_LABELS = 16
+MAX_LABEL_CHARS = 48  # a longer x label is shortened with an ellipsis (its point's tooltip is full)
+SLANT = 35  # degrees: x labels too wide for their band are written slanted
 LEGEND_ROW = 18
 CHAR_WIDTH = 7.5  # a generous average glyph width at 12 px, for laying out the legend
 
@@ -71,6 +73,10 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     return ticks
 
 
+def _short(label: str) -> str:
+    return label if len(label) <= MAX_LABEL_CHARS else label[: MAX_LABEL_CHARS - 1] + "\u2026"
+
+
 def _colour(index: int) -> str:
     return PALETTE[index % len(PALETTE)]
 
@@ -85,9 +91,15 @@ class _Frame:
         self.plot_width = WIDTH - LEFT - RIGHT
         self.plot_height = HEIGHT - TOP - BOTTOM
         self.band = self.plot_width / max(len(chart.categories), 1)
+        self.every = max(1, math.ceil(len(chart.categories) / MAX_X_LABELS))
+        longest = max((len(_short(c)) for c in chart.categories), default=0)
+        self.slanted = longest * CHAR_WIDTH > self.band * self.every * 0.95
+        # Room below the plot for slanted labels: the axis title and legend move down by it.
+        slant = math.sin(math.radians(SLANT))
+        self.drop = round(longest * CHAR_WIDTH * slant) if self.slanted else 0
         self.legend_items = self._legend_layout()
         rows = max((row for row, _x, _series in self.legend_items), default=0) + 1
-        self.height = HEIGHT + (rows - 1) * LEGEND_ROW
+        self.height = HEIGHT + self.drop + (rows - 1) * LEGEND_ROW
 
     def _legend_layout(self) -> list[tuple[int, float, int]]:
         """(row, x, series index) of every legend entry, wrapping at the chart's width."""
@@ -121,17 +133,24 @@ class _Frame:
                 f"{escape((chart.tick_format or chart.value_format)(tick))}</text>"
             )
         out.append("</g>")
-        every = max(1, math.ceil(len(chart.categories) / MAX_X_LABELS))
         out.append('<g class="axis x-axis" aria-hidden="true">')
+        base = TOP + self.plot_height + 16
         for index, category in enumerate(chart.categories):
-            if index % every == 0:
+            if index % self.every == 0:
+                x = self.x_centre(index)
+                placement = (
+                    f'text-anchor="end" transform="rotate(-{SLANT} {x:.1f} {base})"'
+                    if self.slanted
+                    else 'text-anchor="middle"'
+                )
                 out.append(
-                    f'<text x="{self.x_centre(index):.1f}" y="{TOP + self.plot_height + 16}"'
-                    f' text-anchor="middle" {FONT}>{escape(category)}</text>'
+                    f'<text x="{x:.1f}" y="{base}" {placement} {FONT}>'
+                    f"{escape(_short(category))}</text>"
                 )
         out.append("</g>")
         out.append(
-            f'<text class="axis-label" x="{LEFT + self.plot_width / 2:.1f}" y="{HEIGHT - 26}"'
+            f'<text class="axis-label" x="{LEFT + self.plot_width / 2:.1f}"'
+            f' y="{HEIGHT - 26 + self.drop}"'
             f' text-anchor="middle" {FONT}>{escape(chart.x_label)}</text>'
         )
         middle = TOP + self.plot_height / 2
@@ -144,7 +163,7 @@ class _Frame:
     def legend(self) -> list[str]:
         out = ['<g class="legend">']
         for row, x, index in self.legend_items:
-            y = HEIGHT - 8 + row * LEGEND_ROW
+            y = HEIGHT - 8 + self.drop + row * LEGEND_ROW
             name = escape(self.chart.series[index].name)
             out.append(
                 f'<rect x="{x:.1f}" y="{y - 10}" width="12" height="12" fill="{_colour(index)}"/>'
@@ -221,8 +240,21 @@ def bar_chart(chart: Chart, stacked: bool = False) -> str:
     return frame.svg(body)
 
 
+def _segments(values: Sequence[float | None]) -> list[list[tuple[int, float]]]:
+    """The runs of consecutive known values: a line never bridges a category without data."""
+    out: list[list[tuple[int, float]]] = [[]]
+    for index, value in enumerate(values):
+        if value is None:
+            if out[-1]:
+                out.append([])
+        else:
+            out[-1].append((index, value))
+    return [segment for segment in out if segment]
+
+
 def line_chart(chart: Chart, threshold: tuple[float, str] | None = None) -> str:
-    """One line with markers per series; an optional dashed threshold line with its label."""
+    """One line with markers per series; an optional dashed threshold line with its label. A
+    missing value (None) leaves a gap: the line stops and restarts, never joining across it."""
     values = _values(chart) + ([threshold[0]] if threshold else [])
     frame = _Frame(chart, min(values, default=0.0), max(values, default=0.0))
     body = []
@@ -236,15 +268,13 @@ def line_chart(chart: Chart, threshold: tuple[float, str] | None = None) -> str:
         )
     for number, series in enumerate(chart.series):
         colour = _colour(number)
-        points = [
-            (frame.x_centre(i), frame.y(v)) for i, v in enumerate(series.values) if v is not None
-        ]
         body.append(f'<g class="series" data-series="{escape(series.name)}">')
-        if len(points) > 1:
-            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
-            body.append(
-                f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>'
-            )
+        for segment in _segments(series.values):
+            if len(segment) > 1:
+                path = " ".join(f"{frame.x_centre(i):.1f},{frame.y(v):.1f}" for i, v in segment)
+                body.append(
+                    f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>'
+                )
         for index, value in enumerate(series.values):
             if value is None:
                 continue

@@ -11,10 +11,16 @@ Every record is one of:
 * an exact re-delivery of an earlier valid first occurrence, byte for byte (a duplicate),
 * an invalid record with exactly one problem, so its validation code is known in advance.
 
+Amounts look like a bank's current accounts: the first valid record of an account in a
+currency is its opening deposit (dated in the window's first days), later ones are mostly small
+withdrawals and fewer, larger salary-like credits, so most month-end balances are in credit.
+
 Same arguments give byte-identical output: the only source of randomness is
-``random.Random(seed)`` and nothing depends on the clock. Memory is constant in the number of rows:
-the only state kept is a bounded ring of recent valid records that re-deliveries and conflicting
-versions are drawn from.
+``random.Random(seed)`` and nothing depends on the clock. Which kind each record is (valid,
+duplicate, which validation code) takes the same draws whatever its amount, so the truth counts
+for a seed do not depend on the amount rules. Memory does not grow with the number of rows: the
+state kept is a bounded ring of recent valid records that re-deliveries and conflicting versions
+are drawn from, and one byte per account and currency (whether it has had its opening deposit).
 
 Example::
 
@@ -92,10 +98,17 @@ PADDED_FIELD_SHARE = 0.01
 DECORATED_SHARE = LOWERCASE_CURRENCY_SHARE + PADDED_FIELD_SHARE
 PADDINGS: tuple[tuple[str, str], ...] = ((" ", ""), ("", " "), ("  ", "  "), (" ", " "))
 
-# Amounts: magnitude 10 ** U(MIN_EXP, MIN_EXP + EXP_SPAN) cents, negative with WITHDRAWAL_SHARE.
-AMOUNT_MIN_EXP = 2.0  # 1.00
-AMOUNT_EXP_SPAN = 4.3  # up to about 20,000.00
+# Amounts in cents, magnitude 10 ** U(low, high) (log-uniform: many small, few large):
+# * the first valid record of an (account, currency) is its opening deposit, dated in the
+#   window's first OPENING_DAYS days (UTC);
+# * after that a record is a withdrawal with WITHDRAWAL_SHARE (card payments, cash: small on
+#   average), else a credit (salary-like transfers: larger on average), so balances drift up.
+# Invalid records never open an account (they are quarantined, not booked).
+OPENING_EXP = (5.0, 6.3)  # 1,000.00 to about 20,000.00
+WITHDRAWAL_EXP = (2.0, 5.2)  # 1.00 to about 1,585.00
+CREDIT_EXP = (4.3, 5.5)  # about 200.00 to 3,162.00
 WITHDRAWAL_SHARE = 0.62
+OPENING_DAYS = 3
 
 # Invalid values, one problem each.
 TYPE_ERROR_AMOUNTS: tuple[str, ...] = (
@@ -228,8 +241,12 @@ class _Generator:
         self.next_id = config.first_id
         self.accounts = config.account_count
         self.currency_table = _weighted_table(CURRENCY_WEIGHTS)
+        self.currency_index = {code: n for n, (code, _w) in enumerate(CURRENCY_WEIGHTS)}
+        # One byte per (account, currency): 1 once its opening deposit has been written.
+        self.opened = bytearray(self.accounts * len(CURRENCY_WEIGHTS))
         days = (config.end - config.start).days
         self.seconds = days * SECONDS_PER_DAY
+        self.opening_seconds = min(OPENING_DAYS * SECONDS_PER_DAY, self.seconds)
         # Dates from the day before the window to the day after: a local time with an offset
         # may fall on either side of the window while its UTC instant stays inside it.
         dates = [(config.start + timedelta(days=n)).isoformat() for n in range(-1, days + 1)]
@@ -259,9 +276,11 @@ class _Generator:
 
     # -- valid field values -------------------------------------------------------------
 
-    def _line(self) -> str:
+    def _line(self, booked: bool = False) -> str:
         """A fresh valid record, unpadded and upper-case: id, account, amount, currency, time.
-        Valid values never need quoting, so the line splits back into fields on commas."""
+        Valid values never need quoting, so the line splits back into fields on commas.
+        ``booked``: the record will be a valid first occurrence, so it may be the opening
+        deposit of its (account, currency). The draws taken are the same either way."""
         rnd = self.rng.random
         account = int(rnd() * self.accounts)
         table = self.currency_table
@@ -269,26 +288,39 @@ class _Generator:
             currency = table[int(rnd() * len(table))]
         else:  # home currency: a fixed function of the account, no per-account state
             currency = table[(account * 37 + 11) % len(table)]
-        cents = int(10 ** (AMOUNT_MIN_EXP + AMOUNT_EXP_SPAN * rnd()))
+        size, kind = rnd(), rnd()
+        opening = False
+        if booked:
+            slot = account * len(CURRENCY_WEIGHTS) + self.currency_index[currency]
+            opening = not self.opened[slot]
+            self.opened[slot] = 1
+        if opening:
+            low, high, sign = *OPENING_EXP, ""
+        elif kind < WITHDRAWAL_SHARE:
+            low, high, sign = *WITHDRAWAL_EXP, "-"
+        else:
+            low, high, sign = *CREDIT_EXP, ""
+        cents = int(10 ** (low + (high - low) * size))
         if currency == "JPY":
             cents *= 100  # no minor unit: whole yen, still written with 2 decimals
         whole, part = divmod(cents, 100)
-        sign = "-" if rnd() < WITHDRAWAL_SHARE else ""
         ident = self.next_id
         self.next_id = ident + 1
         return (
             f"T-{str(ident).zfill(12)},ACC{str(account).zfill(6)},"
-            f"{sign}{whole}.{TWO_DIGITS[part]},{currency},{self._timestamp()}"
+            f"{sign}{whole}.{TWO_DIGITS[part]},{currency},{self._timestamp(opening)}"
         )
 
     def _fields(self) -> list[str]:
         """A fresh valid record as a list of its five fields (to be spoiled by the caller)."""
         return self._line().split(",")
 
-    def _timestamp(self) -> str:
-        """A UTC instant inside the window, written in one of the accepted styles."""
+    def _timestamp(self, opening: bool = False) -> str:
+        """A UTC instant inside the window (an opening deposit: in its first OPENING_DAYS days),
+        written in one of the accepted styles."""
         rnd = self.rng.random
-        instant = int(rnd() * self.seconds)  # seconds since the window start, UTC
+        span = self.opening_seconds if opening else self.seconds
+        instant = int(rnd() * span)  # seconds since the window start, UTC
         dates = self.dates_t
         draw = rnd()
         if draw < STYLE_Z_SHARE:
@@ -321,7 +353,7 @@ class _Generator:
 
     def valid(self) -> str:
         """A valid first occurrence; remembered in the ring for later re-deliveries/conflicts."""
-        line = self._line()
+        line = self._line(booked=True)
         draw = self.rng.random()
         if draw < DECORATED_SHARE:
             line = self._decorate(line, draw)

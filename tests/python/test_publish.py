@@ -124,7 +124,11 @@ def test_a_failed_build_leaves_the_published_marts_as_the_last_successful_build(
     )  # fmt: skip
     assert report.returncode == 0, report.stderr
     html = (tmp_path / "site" / "report.html").read_text(encoding="utf-8")
-    assert "batch_1.csv" in html and "batch_2.csv" not in html
+    # the status says red (the build failed) and names the file the numbers do not include yet
+    status = html[html.index('<section id="status"') : html.index("</section>")]
+    assert 'data-status="red"' in status and "was not published" in status
+    assert "batch_2.csv" in status and "not in these numbers yet" in status
+    assert "batch_1.csv" in html and "batch_2.csv" not in html.replace(status, "")
 
     # the alert acknowledged (back to warn): the next build passes and publishes both runs
     lake.build()

@@ -60,3 +60,16 @@ def test_compact_axis_labels() -> None:
         "0",
         "3B",
     ]
+
+
+def test_lines_stop_at_a_gap_and_never_bridge_it() -> None:
+    svg = line_chart(chart(["1", "2", "3", "4", "5"], [Series("s", [1.0, 2.0, None, 3.0, 4.0])]))
+    root = ET.fromstring(svg)
+    lines = [e.get("points").split() for e in root.iter(f"{SVG}polyline")]
+    assert len(lines) == 2 and [len(line) for line in lines] == [2, 2]
+    # the first line ends at category 2, the second starts at category 4: nothing over 3
+    x_of = {p.get("data-category"): float(p.get("cx")) for p in points(svg)}
+    assert float(lines[0][-1].split(",")[0]) == x_of["2"]
+    assert float(lines[1][0].split(",")[0]) == x_of["4"]
+    lone = line_chart(chart(["1", "2", "3"], [Series("s", [1.0, None, 2.0])]))
+    assert "<polyline" not in lone and len(points(lone)) == 2  # markers only
