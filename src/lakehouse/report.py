@@ -6,7 +6,8 @@ Usage: lakehouse report [--lake-root DIR] [--static-docs FILE] [--site DIR]
 Reads the DuckDB warehouse (``DIR/warehouse.duckdb``; DIR: ``$LAKE_ROOT``, else ``./lake``):
 the published ``fct_run_metrics`` and ``fct_month_end_balances`` (``main_published``, as of the
 last build that passed its tests; ``lakehouse publish`` writes them), and the lake's alert
-acknowledgements (``DIR/acknowledgements/``, ``lakehouse acknowledge``). Writes
+acknowledgements (``DIR/acknowledgements/``, ``lakehouse acknowledge``); while a build has the
+warehouse open, the published copy ``DIR/published.duckdb`` (``lakehouse publish``). Writes
 ``SITE/report.html`` (rows per run, quarantine rate by reason over runs, month-end balance totals
 per month: inline SVG, a data table under each chart, no script and no network; the
 acknowledgements as a table) and copies dbt's
@@ -32,6 +33,8 @@ import duckdb
 
 from lakehouse.acknowledge import read_acknowledgements
 from lakehouse.charts import Chart, Series, bar_chart, compact, line_chart
+from lakehouse.lake_root import refuse_missing_lake
+from lakehouse.published_copy import COPY_NAME, open_published
 
 # What consumers read: the marts as of the last published build (README, "Write, audit, publish").
 PUBLISHED = "main_published"
@@ -323,11 +326,11 @@ longer fire for that run. Append-only: each acknowledgement is its own file.</p>
 
 def build(lake_root: Path, static_docs: Path | None, site: Path) -> Path:
     warehouse = lake_root / "warehouse.duckdb"
-    if not warehouse.is_file():
+    if not (warehouse.is_file() or (lake_root / COPY_NAME).is_file()):
         raise ReportError(f"{warehouse}: no warehouse; run `make demo` (dbt build) first")
     if static_docs is not None and not static_docs.is_file():
         raise ReportError(f"{static_docs}: no static docs page; run `dbt docs generate --static`")
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with open_published(lake_root, "build_report") as (con, warehouse, _):
         published = con.sql(
             "select count(*) from information_schema.tables"
             f" where table_schema = '{PUBLISHED}' and table_name = 'fct_run_metrics'"
@@ -358,6 +361,9 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     parser.add_argument("--no-docs", action="store_true", help="write the report page only")
     parser.add_argument("--site", type=Path, default=Path("site"), help="output directory")
     args = parser.parse_args(argv)
+    refused = refuse_missing_lake(args.lake_root, prog)
+    if refused is not None:
+        return refused
     try:
         report = build(args.lake_root, None if args.no_docs else args.static_docs, args.site)
     except (ReportError, duckdb.Error) as error:
