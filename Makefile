@@ -1,5 +1,6 @@
-# Two entry points for a fresh machine with python3 and make:
+# Two entry points for a fresh machine with python3 and make (`make help` lists every target):
 #   make demo   - install, generate sample data, land it, dbt build, publish
+#   make land FILES="a.csv b.csv", make build, make report - the same steps on your own files
 #   make docs   - the static docs site and the run report in site/ (runs demo if needed)
 #   make test   - install, lint (ruff, sqlfluff, secrets, workflows, dbt conventions), pytest,
 #                 dbt build on fixtures
