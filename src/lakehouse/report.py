@@ -369,7 +369,8 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     except (ReportError, duckdb.Error) as error:
         print(f"build_report: error: {error}", file=sys.stderr)
         return 1
-    print(f"build_report: wrote {report} and {args.site / DOCS_PAGE}")
+    docs = "" if args.no_docs else f" and {args.site / DOCS_PAGE}"
+    print(f"build_report: wrote {report}{docs}")
     return 0
 
 
