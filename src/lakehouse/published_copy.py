@@ -82,29 +82,28 @@ def _is_lock_conflict(error: Exception) -> bool:
 @contextmanager
 def open_published(lake_root: Path, prog: str) -> Iterator[tuple[Any, Path, bool]]:
     """A read-only connection to the warehouse, or, when a build has it open, to the published
-    copy (saying so on stderr). Yields (connection, file, is_copy). Raises duckdb.Error when
-    neither can be read, FileNotFoundError when neither exists."""
+    copy (saying so on stderr). Yields (connection, file, is_copy). Raises FileNotFoundError
+    when there is no warehouse, duckdb.Error when neither can be read."""
     import duckdb
 
     warehouse = lake_root / WAREHOUSE_NAME
     copy = lake_root / COPY_NAME
-    if warehouse.is_file():
-        try:
-            con = duckdb.connect(str(warehouse), read_only=True)
-        except duckdb.Error as error:
-            if not (_is_lock_conflict(error) and copy.is_file()):
-                raise
-            print(
-                f"{prog}: the warehouse {warehouse} is in use by a running build: reading the"
-                f" last published copy {copy}",
-                file=sys.stderr,
-                flush=True,
-            )
-        else:
-            with con:
-                yield con, warehouse, False
-            return
-    elif not copy.is_file():
+    if not warehouse.is_file():  # no build yet, or the warehouse was removed: no stale copy
         raise FileNotFoundError(warehouse)
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.Error as error:
+        if not (_is_lock_conflict(error) and copy.is_file()):
+            raise
+        print(
+            f"{prog}: the warehouse {warehouse} is in use by a running build: reading the"
+            f" last published copy {copy}",
+            file=sys.stderr,
+            flush=True,
+        )
+    else:
+        with con:
+            yield con, warehouse, False
+        return
     with duckdb.connect(str(copy), read_only=True) as con:
         yield con, copy, True

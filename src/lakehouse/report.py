@@ -34,7 +34,7 @@ import duckdb
 from lakehouse.acknowledge import read_acknowledgements
 from lakehouse.charts import Chart, Series, bar_chart, compact, line_chart
 from lakehouse.lake_root import refuse_missing_lake
-from lakehouse.published_copy import COPY_NAME, open_published
+from lakehouse.published_copy import open_published
 
 # What consumers read: the marts as of the last published build (README, "Write, audit, publish").
 PUBLISHED = "main_published"
@@ -326,7 +326,7 @@ longer fire for that run. Append-only: each acknowledgement is its own file.</p>
 
 def build(lake_root: Path, static_docs: Path | None, site: Path) -> Path:
     warehouse = lake_root / "warehouse.duckdb"
-    if not (warehouse.is_file() or (lake_root / COPY_NAME).is_file()):
+    if not warehouse.is_file():
         raise ReportError(f"{warehouse}: no warehouse; run `make demo` (dbt build) first")
     if static_docs is not None and not static_docs.is_file():
         raise ReportError(f"{static_docs}: no static docs page; run `dbt docs generate --static`")
