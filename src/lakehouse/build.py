@@ -7,7 +7,8 @@ followed by every other argument as given (``--select``, ``--exclude-resource-ty
 ``--target athena`` …; a ``--`` first ends this command's own options). On the DuckDB target
 (``--target``/``-t``, else $DBT_TARGET, else duckdb, as profiles/profiles.yml) dbt runs holding
 the lake's warehouse lock (``lakehouse lock``): a second build waits SECONDS (default 0), then
-refuses in one line, exit status 75. Under a lock this process tree already holds (a command
+refuses in one line, exit status 75. A lake root that does not exist is refused in one line, exit
+status 2 (``lakehouse land`` creates it). Under a lock this process tree already holds (a command
 run by ``lakehouse lock``) it does not take it again. Exit status: dbt's own.
 """
 
@@ -18,6 +19,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from lakehouse.lake_root import refuse_missing_lake
 from lakehouse.lock import add_lock_arguments, exec_command, exec_locked, held
 from lakehouse.publish import default_dbt
 
@@ -58,6 +60,10 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         parser.error("--wait must be 0 or more seconds")
     command = [args.dbt or default_dbt(), "build", *DBT_FLAGS, *dbt_args]
     lake_root = Path(args.lake_root or os.environ.get("LAKE_ROOT") or "lake")
+    if dbt_target(dbt_args) == LOCKED_TARGET:
+        refused = refuse_missing_lake(lake_root, prog)
+        if refused is not None:
+            return refused
     if dbt_target(dbt_args) != LOCKED_TARGET or held(lake_root):
         if args.lake_root:
             os.environ["LAKE_ROOT"] = str(lake_root)

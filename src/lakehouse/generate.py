@@ -38,10 +38,13 @@ import os
 import random
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import BinaryIO
+
+from lakehouse.progress import Progress, size_text
 
 HEADER = "TransactionID,CustomerID,TransactionAmount,Currency,TransactionTimestamp"
 
@@ -69,6 +72,7 @@ DEFAULT_ERROR_RATE = 0.02
 DEFAULT_DUPLICATE_RATE = 0.005
 RING_SIZE = 4096  # recent valid first occurrences kept for re-deliveries and conflicts
 BATCH_LINES = 8192  # lines joined per write
+PROGRESS_MIN_ROWS = 100_000  # fewer rows take well under a second: no progress line
 SECONDS_PER_DAY = 86_400
 IDS_PER_SEED = 1_000_000_000
 TWO_DIGITS: tuple[str, ...] = tuple(f"{n:02d}" for n in range(100))
@@ -450,8 +454,11 @@ def iter_records(config: Config) -> Iterator[tuple[str, str]]:
             yield gen.invalid(code), code
 
 
-def write_transactions(config: Config, out: BinaryIO) -> Truth:
-    """Write the header and config.rows records to `out` (binary); return the expected counts."""
+def write_transactions(
+    config: Config, out: BinaryIO, progress: Callable[[int], None] | None = None
+) -> Truth:
+    """Write the header and config.rows records to `out` (binary); return the expected counts.
+    ``progress`` is called with the number of records of each batch written."""
     valid_count = duplicate_count = 0
     by_reason: dict[str, int] = dict.fromkeys(VALIDATION_CODES, 0)
     out.write((HEADER + "\n").encode("utf-8"))
@@ -466,8 +473,14 @@ def write_transactions(config: Config, out: BinaryIO) -> Truth:
         else:
             by_reason[kind] += 1
         if len(batch) >= BATCH_LINES:
+            written = len(batch)
             _flush(batch, out)
+            if progress is not None:
+                progress(written)
+    written = len(batch)
     _flush(batch, out)
+    if progress is not None and written:
+        progress(written)
     return Truth(
         rows=config.rows,
         valid_rows=valid_count,
@@ -586,18 +599,23 @@ def _remove_quietly(path: str) -> None:
         os.unlink(path)
 
 
-def run(config: Config, output: str, truth_path: str | None) -> Truth:
+def run(
+    config: Config,
+    output: str,
+    truth_path: str | None,
+    progress: Callable[[int], None] | None = None,
+) -> Truth:
     """Write the CSV (and the truth JSON) to temp files renamed into place only on success, so
     a failure never leaves a partial file behind."""
     temps: dict[str, str] = {}  # final path -> temp path
     try:
         if output == "-":
-            truth = write_transactions(config, sys.stdout.buffer)
+            truth = write_transactions(config, sys.stdout.buffer, progress)
             sys.stdout.buffer.flush()
         else:
             out, temps[output] = _temp_beside(output)
             with out:
-                truth = write_transactions(config, out)
+                truth = write_transactions(config, out, progress)
         if truth_path is not None:
             out, temps[truth_path] = _temp_beside(truth_path)
             with out:
@@ -626,8 +644,10 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
             "the landing time fail with TIMESTAMP_ERROR, so the truth would not hold",
             file=sys.stderr,
         )
+    started = time.monotonic()
+    progress = Progress("generating", config.rows, unit="rows", minimum=PROGRESS_MIN_ROWS)
     try:
-        run(config, output, truth_path)
+        run(config, output, truth_path, progress.advance)
     except BrokenPipeError:  # e.g. piped into `head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
@@ -638,6 +658,14 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
             file=sys.stderr,
         )
         return 2
+    finally:
+        progress.finish()
+    written = f"{output} ({size_text(os.path.getsize(output))})" if output != "-" else "stdout"
+    print(
+        f"generate_transactions.py: wrote {config.rows:,} rows to {written}"
+        f" in {time.monotonic() - started:.1f} s",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -8,7 +8,8 @@ DIR defaults to $LAKE_ROOT, else ./lake. With --s3-uri the same layout is writte
 s3://BUCKET/PREFIX/ (lakehouse.landing_s3; credentials from the standard AWS chain);
 with --glue-database (or $RAW_GLUE_DATABASE) each landed or skipped run's partition is then
 registered in the raw Glue tables (lakehouse.glue_catalog).
-Prints one JSON line per file on stdout (status landed | skipped | error). Exit status: 0 every
+Prints one JSON line per file on stdout (status landed | skipped | error). When stderr is a
+terminal: each large file's progress, and a one-line summary at the end. Exit status: 0 every
 file landed or skipped, 1 a file was refused or failed (the others are still landed), 2 usage
 error.
 
@@ -31,6 +32,7 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -45,10 +47,12 @@ from lakehouse.landing import (
     land_file_into,
     unforeseen_failure,
 )
+from lakehouse.progress import Progress, is_tty, size_text
 
 __all__ = ["LandingError", "build_parser", "land_file", "main"]
 
 PROG = "land_csv"
+PROGRESS_MIN_BYTES = 16 * 1024 * 1024  # smaller files land in well under a second
 S3_ONLY_OPTIONS = (
     "sse",
     "kms_key_id",
@@ -158,9 +162,21 @@ def _error_record(source: str, message: str) -> dict[str, Any]:
 
 def _local_lander(args: argparse.Namespace) -> Lander:
     lake = LocalLake(resolve_lake_root(args.lake_root))
-    return lambda source, warnings: land_file_into(
-        source, lake, strict=args.strict, warnings=warnings
-    )
+
+    def land(source: Path, warnings: list[str]) -> dict[str, Any]:
+        try:
+            size = source.stat().st_size
+        except OSError:
+            size = 0  # land_file_into says what is wrong with it
+        progress = Progress(f"landing {source.name}", size, minimum=PROGRESS_MIN_BYTES)
+        try:
+            return land_file_into(
+                source, lake, progress.advance, strict=args.strict, warnings=warnings
+            )
+        finally:
+            progress.finish()
+
+    return land
 
 
 def _s3_lander(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Lander:
@@ -217,6 +233,8 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
     else:
         land = _s3_lander(parser, args)
     exit_code = 0
+    started = time.monotonic()
+    records: list[dict[str, Any]] = []
     for arg in args.files:
         shown = display_path(arg)
         warnings: list[str] = []
@@ -233,7 +251,24 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
         for warning in warnings:
             _warn(shown, warning, record)
         print(json.dumps(record), flush=True)
+        records.append(record)
+    if is_tty(sys.stderr) and not json_logs():
+        print(_summary(records, time.monotonic() - started), file=sys.stderr)
     return exit_code
+
+
+def _summary(records: Sequence[dict[str, Any]], seconds: float) -> str:
+    """One line for a person at a terminal (pipelines read the JSON records on stdout)."""
+    counts = {status: 0 for status in ("landed", "skipped", "error")}
+    for record in records:
+        counts[record["status"]] += 1
+    landed = [r for r in records if r["status"] == "landed"]
+    sizes = ", ".join(f"{Path(r['source']).name} {size_text(r['bytes'] or 0)}" for r in landed)
+    total = size_text(sum(r["bytes"] or 0 for r in landed))
+    return (
+        f"{PROG}: {counts['landed']} landed ({total}{': ' + sizes if sizes else ''}),"
+        f" {counts['skipped']} skipped, {counts['error']} failed in {seconds:.1f} s"
+    )
 
 
 def _report(record: dict[str, Any]) -> None:

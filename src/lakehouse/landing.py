@@ -24,7 +24,7 @@ import re
 import secrets
 import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -505,14 +505,19 @@ class ContentProfiler:
         return "lf" if bare_lf else "none"
 
 
-def copy_and_profile(head: bytes, src: BinaryIO, dst: Path) -> ContentProfile:
-    """Write ``head`` + the rest of ``src`` to the new file ``dst`` in one pass, fsync it."""
+def copy_and_profile(
+    head: bytes, src: BinaryIO, dst: Path, progress: Callable[[int], None] | None = None
+) -> ContentProfile:
+    """Write ``head`` + the rest of ``src`` to the new file ``dst`` in one pass, fsync it.
+    ``progress`` is called with the size of each chunk written."""
     profiler = ContentProfiler()
     with open(dst, "xb") as out:
         chunk = head
         while chunk:
             profiler.update(chunk)
             out.write(chunk)
+            if progress is not None:
+                progress(len(chunk))
             chunk = src.read(CHUNK_SIZE)
         out.flush()
         os.fsync(out.fileno())
@@ -645,11 +650,13 @@ def _write_manifest(path: Path, manifest: dict[str, Any]) -> None:
 def land_file_into(
     source: Path | str,
     lake: LakeBackend,
+    progress: Callable[[int], None] | None = None,
     *,
     strict: bool = False,
     warnings: list[str] | None = None,
 ) -> dict[str, Any]:
     """Land one file through ``lake``; return the result record (status landed or skipped).
+    ``progress`` is called with the bytes of each chunk copied.
 
     A landed file whose header does not match the contract, or that has no records, adds a line
     to ``warnings`` (``content_problems``); with ``strict`` it is refused instead. A file landed
@@ -674,7 +681,7 @@ def land_file_into(
             file_name = sanitize_file_name(source.name)
             doing = "copying the file into the lake's staging area"
             staging = lake.new_staging_dir()
-            profile = copy_and_profile(head, src, staging / file_name)
+            profile = copy_and_profile(head, src, staging / file_name, progress)
 
         doing = "checking whether its content was landed before"
         with lake.lock():

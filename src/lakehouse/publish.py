@@ -17,7 +17,9 @@ Its dbt files go to `P/publish/`, so `P/run_results.json` stays the build's. The
 * Local: exports the published fct_transactions as Parquet under
   DIR/processed/transactions/data/month=YYYY-MM/ (written beside the old copy, then swapped
   in by renames), then writes, for every landed run that has no marker yet,
-  DIR/processed/transactions/ingest_date=D/run_id=R/_SUCCESS.
+  DIR/processed/transactions/ingest_date=D/run_id=R/_SUCCESS, and a read-only copy of the
+  published marts, DIR/published.duckdb, that `lakehouse show` and `lakehouse report` read while
+  a build has the warehouse open (lakehouse.published_copy).
 * S3: the processed tables are Iceberg tables already (readable by any Iceberg engine), so only
   the markers are written, to s3://BUCKET/PREFIX/processed/transactions/ingest_date=D/run_id=R/
   _SUCCESS, with a conditional PUT (never overwritten) and server-side encryption. The metrics
@@ -48,7 +50,9 @@ from typing import Any, Protocol
 
 from lakehouse import project_dir
 from lakehouse.jsonlog import emit, jsonable
+from lakehouse.lake_root import EXIT_NO_LAKE, missing_lake_message
 from lakehouse.landing import parse_run_time
+from lakehouse.published_copy import write_published_copy
 
 FAILED_STATUSES = {"error", "fail", "runtime error"}
 METRICS_SOURCE = "source.transaction_lakehouse.published.fct_run_metrics"
@@ -63,6 +67,10 @@ MARKERS_PREFIX = "processed/transactions/"
 _IDENTIFIER_RE = re.compile(r"[a-z_][a-z0-9_]*")
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ATHENA_DONE = {"SUCCEEDED", "FAILED", "CANCELLED"}
+
+
+class LakeRootMissing(Exception):
+    """The local lake root does not exist (exit status 2, one line)."""
 
 
 class PublishRefused(Exception):
@@ -361,6 +369,8 @@ def publish(lake_root: Path, target_path: Path, dbt: str | None = None) -> list[
     """Local publication (DuckDB warehouse under ``lake_root``)."""
     import duckdb
 
+    if not lake_root.is_dir():
+        raise LakeRootMissing(missing_lake_message(lake_root))
     check_build(target_path)
     warehouse = lake_root / "warehouse.duckdb"
     if not warehouse.is_file():
@@ -376,7 +386,9 @@ def publish(lake_root: Path, target_path: Path, dbt: str | None = None) -> list[
     processed = lake_root / "processed" / "transactions"
     with duckdb.connect(str(warehouse), read_only=True) as con:
         export_parquet(con, processed)
-        return write_markers(DuckDBMetrics(con), LocalMarkers(processed))
+        published = write_markers(DuckDBMetrics(con), LocalMarkers(processed))
+    write_published_copy(lake_root)  # what show and report read while a build runs
+    return published
 
 
 def publish_s3(
@@ -429,6 +441,9 @@ def main(argv: Sequence[str] | None = None, prog: str = "publish.py") -> int:
             failure_types += (duckdb.Error,)
             lake_root = args.lake_root or Path(os.environ.get("LAKE_ROOT") or "lake")
             published = publish(lake_root, args.target_path, args.dbt)
+    except LakeRootMissing as error:
+        print(f"publish: error: {error}", file=sys.stderr)
+        return EXIT_NO_LAKE
     except Exception as error:
         if not isinstance(error, failure_types):
             raise

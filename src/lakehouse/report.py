@@ -37,6 +37,8 @@ import duckdb
 from lakehouse.acknowledge import read_acknowledgements
 from lakehouse.charts import Chart, Series, bar_chart, compact, line_chart
 from lakehouse.glossary import VALIDATION_GLOSSARY
+from lakehouse.lake_root import refuse_missing_lake
+from lakehouse.published_copy import open_published
 
 # What consumers read: the marts as of the last published build
 # (docs/operating.md, "Write, audit, publish").
@@ -764,7 +766,7 @@ def build(lake_root: Path, static_docs: Path | None, site: Path) -> Path:
         raise ReportError(f"{warehouse}: no warehouse; run `make demo` (dbt build) first")
     if static_docs is not None and not static_docs.is_file():
         raise ReportError(f"{static_docs}: no static docs page; run `dbt docs generate --static`")
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with open_published(lake_root, "build_report") as (con, warehouse, _):
         published = con.sql(
             "select count(*) from information_schema.tables"
             f" where table_schema = '{PUBLISHED}' and table_name = 'fct_run_metrics'"
@@ -795,12 +797,16 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     parser.add_argument("--no-docs", action="store_true", help="write the report page only")
     parser.add_argument("--site", type=Path, default=Path("site"), help="output directory")
     args = parser.parse_args(argv)
+    refused = refuse_missing_lake(args.lake_root, prog)
+    if refused is not None:
+        return refused
     try:
         report = build(args.lake_root, None if args.no_docs else args.static_docs, args.site)
     except (ReportError, duckdb.Error) as error:
         print(f"build_report: error: {error}", file=sys.stderr)
         return 1
-    print(f"build_report: wrote {report} and {args.site / DOCS_PAGE}")
+    docs = "" if args.no_docs else f" and {args.site / DOCS_PAGE}"
+    print(f"build_report: wrote {report}{docs}")
     return 0
 
 

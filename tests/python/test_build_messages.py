@@ -62,3 +62,13 @@ def test_bare_build_while_a_wrapped_build_runs_is_one_line(lake: Lake) -> None:
         result = lake.build(check=False)
     line = assert_refused_in_one_line(result, lake)
     assert f"another build is running (pid {holder.pid} since " in line
+
+
+def test_duckdb_build_prints_no_ducklake_partition_notes(lake: Lake) -> None:
+    """The models' partitioned_by is Athena's: a local build does not note that DuckDB ignores it
+    (macros/engine/partitioned_by.sql)."""
+    lake.land(FIXTURES / "batches" / "batch_1.csv")
+    result = lake.build()
+    output = result.stdout + result.stderr
+    assert "partitioned_by" in (lake.root / "target" / "manifest.json").read_text()
+    assert lines_with(output, "only supported for DuckLake") == [], output[-3000:]

@@ -110,6 +110,7 @@ def test_the_generator_wrapper_and_the_command_write_the_same_file(tmp_path: Pat
 
 
 def test_the_publish_wrapper_and_the_command_refuse_alike(tmp_path: Path) -> None:
+    (tmp_path / "lake").mkdir()
     args = ["--lake-root", str(tmp_path / "lake"), "--target-path", str(tmp_path / "none")]
     old = run([sys.executable, str(ROOT / "scripts" / "publish.py"), *args])
     new = run([*LAKEHOUSE, "publish", *args])
@@ -131,6 +132,7 @@ def test_build_runs_dbt_build_of_the_project_with_the_extra_arguments(tmp_path: 
     fake_dbt.write_text('#!/bin/sh\necho "$@"\necho "LAKE_ROOT=$LAKE_ROOT"\n')
     fake_dbt.chmod(0o755)
     lake = tmp_path / "lake"
+    lake.mkdir()
     result = run(
         [*LAKEHOUSE, "build", "--lake-root", str(lake), "--dbt", str(fake_dbt), "--select",
          "fct_transactions", "--", "--exclude-resource-type", "unit_test"],
