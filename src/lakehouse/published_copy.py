@@ -5,9 +5,9 @@ open for writing: nothing else can open it, not even to read. ``lakehouse publis
 also writes ``<lake>/published.duckdb``: every published mart (schema ``main_published``) and
 the small tables ``lakehouse show`` and ``lakehouse report`` read besides them (the landed runs,
 the records by outcome, the latest build's run metrics). It is written beside
-(``published.duckdb.tmp``) and renamed over the old copy, so a reader sees the previous copy or the new one, never half of one. ``lakehouse show`` and
-``lakehouse report`` read the warehouse when they can, and this copy when a build has the
-warehouse open.
+(``published.duckdb.tmp``) and renamed over the old copy, so a reader sees the previous copy or
+the new one, never half of one. ``lakehouse show`` and ``lakehouse report`` read the warehouse
+when they can, and this copy when a build has the warehouse open.
 """
 
 from __future__ import annotations
