@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 from decimal import Decimal as D
@@ -152,6 +153,18 @@ def test_fixture_batches_row_by_row(lake: Lake) -> None:
     assert_fixture_outputs(lake)
 
 
+# A run_id inside a text (validation_detail names the run of the version a conflict follows):
+# two lakes landing the same files give their runs other ids.
+RUN_ID = re.compile(r"\d{8}T\d{12}Z_[0-9a-f]{8}")
+
+
+def without_run_ids(rows: list[tuple]) -> list[tuple]:
+    return [
+        tuple(RUN_ID.sub("<run_id>", value) if isinstance(value, str) else value for value in row)
+        for row in rows
+    ]
+
+
 def test_batches_one_by_one_equal_one_full_refresh(tmp_path: Path) -> None:
     incremental = Lake(tmp_path / "incremental")
     for batch in BATCHES:
@@ -164,7 +177,9 @@ def test_batches_one_by_one_equal_one_full_refresh(tmp_path: Path) -> None:
     full.build("--full-refresh")
     ignore = (*AUDIT_COLUMNS, *LANDING_COLUMNS)
     for table in CORE_TABLES:
-        assert incremental.table(table, ignore) == full.table(table, ignore), table
+        assert without_run_ids(incremental.table(table, ignore)) == without_run_ids(
+            full.table(table, ignore)
+        ), table
 
     # The balances are incremental too: a narrower window (vars) deletes the months that left
     # it, and going back to the default window gives what the full build gave.
