@@ -85,3 +85,18 @@
         month < {{ month_text('(select ' ~ bounds[0] ~ ' from ' ~ sums ~ ' having count(*) > 0)') }}
         or month > {{ month_text('(select ' ~ bounds[1] ~ ' from ' ~ sums ~ ' having count(*) > 0)') }}
 {% endmacro %}
+
+{#- When a month closes, as a timestamp expression: 00:00 UTC, var month_close_days (a whole
+    number of days, refused otherwise) after the end of the month starting at `month_start`. -#}
+{% macro month_close_at(month_start) -%}
+    {%- set days = var('month_close_days', 5) | string | trim -%}
+    {%- if not modules.re.fullmatch('[0-9]{1,3}', days) -%}
+        {{ exceptions.raise_compiler_error(
+            "var 'month_close_days' must be a whole number of days (0 to 999), got: " ~ days
+        ) }}
+    {%- endif -%}
+    cast(
+        {{ dbt.dateadd('day', days | int, dbt.dateadd('month', 1, month_start)) }}
+        as {{ timestamp_type() }}
+    )
+{%- endmacro %}

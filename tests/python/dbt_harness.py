@@ -11,9 +11,14 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from unittest import mock
 
 import duckdb
+
+from lakehouse import land as land_csv
+from lakehouse import landing
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -147,3 +152,24 @@ class Lake:
         ]
         select = ", ".join(f'"{column}"' for column in columns)
         return self.query(f"select {select} from {name} order by all")
+
+    def land_at(self, moment: datetime, *files: Path) -> None:
+        """Lands the files in this process, as if the clock read `moment` (a run's landing
+        moment, hence its run_id, decides which month closes it landed after)."""
+        with mock.patch.object(landing, "_landing_moment", lambda _latest: moment):
+            assert land_csv.main(["--lake-root", str(self.root), *map(str, files)]) == 0
+
+    def balances_as_known_at(self, run_id: str) -> list[tuple]:
+        """analyses/month_end_balances_as_known_at.sql for a run, as compiled by dbt and run on
+        the warehouse: fct_month_end_balances' columns but last_run_id, sorted."""
+        self.dbt(
+            "compile",
+            "-s",
+            "month_end_balances_as_known_at",
+            "--vars",
+            json.dumps({"as_known_at_run_id": run_id}),
+        )
+        compiled = next(
+            (self.root / "target" / "compiled").rglob("month_end_balances_as_known_at.sql")
+        )
+        return self.query(f"select * from ({compiled.read_text()}) order by all")
