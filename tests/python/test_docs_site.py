@@ -154,9 +154,9 @@ def test_docs_page_renders_models_and_lineage(browser: str, site: Site, tmp_path
     assert re.search(r">\s*transaction_id\s*<.*?>\s*VARCHAR\s*<", html, flags=re.S)
     parents = section(html, "Depends On")
     assert re.search(rf'href="#!/model/model\.{PACKAGE}\.int_transactions__classified[?"]', parents)
-    # what reads the mart: the case's Task 3 analysis (intermediate models read intermediate ones)
+    # what reads the mart: the restatement lines (intermediate models read intermediate ones)
     children = section(html, "Referenced By")
-    assert "task3_month_end_balances" in children
+    assert "fct_balance_restatement_lines" in children
     assert "int_transactions__summed_to_account_months" not in children
     # the lineage graph (cytoscape) drew its nodes on a canvas of real size
     canvas = re.search(r'<canvas[^>]*data-id="layer2-node"[^>]*width="(\d+)"', html)

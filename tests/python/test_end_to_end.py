@@ -220,7 +220,13 @@ def test_two_full_refresh_builds_give_identical_tables(lake: Lake) -> None:
     lake.build("--full-refresh")
     assert table_checksums(lake) == first
     assert set(first) >= {*CORE_TABLES, "main_marts.fct_run_metrics"}
-    assert all(count > 0 for count, _ in first.values())
+    # the fixtures were landed after every month they hold had closed: nothing was reported, so
+    # nothing is restated
+    restatements = {
+        "main_marts.fct_balance_restatements",
+        "main_marts.fct_balance_restatement_lines",
+    }
+    assert all(count > 0 for table, (count, _) in first.items() if table not in restatements)
     # the excluded columns exist and are what differs: the time of the build
     assert lake.query("select distinct built_at from main_marts.fct_run_metrics") != built_at
     assert (
