@@ -114,7 +114,15 @@ def test_docs_state_the_macros_business_time_floor(manifest: dict) -> None:
     assert all(day in text for text in described)
 
 
-MARTS = {"fct_transactions", "fct_month_end_balances", "fct_quarantined_records", "fct_run_metrics"}
+MARTS = {
+    "fct_transactions",
+    "fct_month_end_balances",
+    "fct_quarantined_records",
+    "fct_run_metrics",
+    "fct_month_end_balance_history",
+    "fct_balance_restatements",
+    "fct_balance_restatement_lines",
+}
 # columns that carry personal data, wherever a model or source declares them: account ids, and
 # records or lines as received (they hold the account id)
 # (customer_id_raw, customer_id_text: the models before the marts, named after the file's
