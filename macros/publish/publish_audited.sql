@@ -39,7 +39,7 @@
 {% endmacro %}
 
 {#- DuckDB (one database file, no time travel): a copy of every mart, all replaced in one
-    transaction: a reader sees the previous four or the new four, never a mix. -#}
+    transaction: a reader sees every previous copy or every new one, never a mix. -#}
 {% macro default__publish_audited(pairs) %}
     {%- set statements = ['begin transaction'] -%}
     {%- for audited, published in pairs -%}
@@ -55,7 +55,7 @@
 {% endmacro %}
 
 {#- Athena (Iceberg): a view per mart over the snapshot the build left, read from the table's
-    `$history` before any view changes. Athena runs one statement per query, so the four views
+    `$history` before any view changes. Athena runs one statement per query, so the views
     switch one after the other (each switch is atomic). Then, and only then, the mart's old
     snapshots are expired (VACUUM, which keeps the current snapshot, the one just published): the
     models' post-hooks skip VACUUM on published marts, so a snapshot stays as long as a view
