@@ -79,9 +79,11 @@ MAX_REASON = 2000
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _RUN_ID_RE = re.compile(r"\d{8}T\d{12}Z_[0-9a-f]{8}")
 PUBLISHED_LIFECYCLE = "main_published.fct_quarantine_lifecycle"
-# where a local lake's quarantine is read to check a decision's record: the latest build's
-# marts first (a failed build's new quarantine included), else the published tables
+# where a local lake's quarantine is read to check a decision's record (and its status): the
+# latest build's marts first (a failed build's new quarantine included), else the published
+# tables (the published copy, while a build runs)
 QUARANTINE_TABLES = ("main_marts.fct_quarantined_records", "main_published.fct_quarantined_records")
+LIFECYCLE_TABLES = ("main_marts.fct_quarantine_lifecycle", PUBLISHED_LIFECYCLE)
 
 
 class Refused(Exception):
@@ -214,8 +216,8 @@ def csv_body(record: dict[str, str]) -> bytes:
 
 
 def quarantined_status(lake_root: Path, run_id: str, line: int) -> str | None:
-    """Refuses a record that is not in the lake's quarantine; its current status (published
-    lifecycle, if any) or None when unknown. Returns None without checking when there is no
+    """Refuses a record that is not in the lake's quarantine; its current status (the
+    lifecycle as last built) or None when unknown. Returns None without checking when there is no
     warehouse to read."""
     import duckdb
 
@@ -244,16 +246,17 @@ def quarantined_status(lake_root: Path, run_id: str, line: int) -> str | None:
             raise Refused(
                 f"run {run_id} line {line} is not in the quarantine ({readable[0]} in {path})"
             )
-        if PUBLISHED_LIFECYCLE not in tables:
+        lifecycles = [table for table in LIFECYCLE_TABLES if table in tables]
+        if not lifecycles:
             return None
         try:
             rows = con.sql(
-                f"select status from {PUBLISHED_LIFECYCLE} where run_id = ? and line_number = ?",
+                f"select status from {lifecycles[0]} where run_id = ? and line_number = ?",
                 params=[run_id, line],
             ).fetchall()
         except duckdb.Error:
             return None
-        return rows[0][0] if rows else None
+        return str(rows[0][0]) if rows else None
 
 
 def decide(args: argparse.Namespace) -> int:
