@@ -2,7 +2,7 @@
     The lifecycle of every quarantined record: its status, since when, what resolved it and the
     latest decision on it. Status, in order of precedence:
       resolved   a later delivery brought an accepted version of its TransactionID (a fact,
-                 computed by the build: int_quarantined_records__resolved)
+                 computed by the build: int_quarantine__resolved_by_delivery)
       condemned  latest decision condemn: it will never be fixed
       waived     latest decision waive: closed without a fix, the finding accepted as it is
                  (the record stays out of the marts)
@@ -45,7 +45,7 @@ resolutions as (
         resolved_by_source_file,
         resolved_by_line_number,
         resolved_at
-    from {{ ref('int_quarantined_records__resolved') }}
+    from {{ ref('int_quarantine__resolved_by_delivery') }}
 ),
 
 decisions as (
@@ -60,7 +60,7 @@ decisions as (
         owner,
         owner_assigned_by,
         owner_assigned_at
-    from {{ ref('int_quarantine_decisions__latest') }}
+    from {{ ref('int_quarantine__latest_decisions') }}
 ),
 
 {% if is_incremental() -%}
@@ -131,12 +131,12 @@ combined as (
         decisions.decision_count,
         {{ run_landed_at('quarantined.run_id') }} as landed_at
     from quarantined
-    {%- if is_incremental() %}
-    inner join scope
-        on
-            quarantined.run_id = scope.run_id
-            and quarantined.line_number = scope.line_number
-    {%- endif %}
+    {% if is_incremental() -%}
+        inner join scope
+            on
+                quarantined.run_id = scope.run_id
+                and quarantined.line_number = scope.line_number
+    {% endif -%}
     left join resolutions
         on
             quarantined.run_id = resolutions.run_id

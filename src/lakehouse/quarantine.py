@@ -346,7 +346,7 @@ def list_records(args: argparse.Namespace) -> int:
         print(f"{PROG} list: error: {error}".splitlines()[0], file=sys.stderr)
         return EXIT_FAILED
     header = ("age_days", "status", "owner", "run_id", "line", "file", "transaction_id")
-    shown = [header + ("validation_error", "decision")]
+    shown = [(*header, "validation_error", "decision")]
     for age, status, owner, run_id, line, file, tx, codes, action, by, why in rows[: args.limit]:
         said = f"{action} by {by}: {why}" if action else ""
         shown.append((str(age), status, owner, run_id, str(line), file, tx or "", codes, said))

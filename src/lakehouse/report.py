@@ -568,7 +568,7 @@ def open_quarantine(con: duckdb.DuckDBPyConnection, now: datetime) -> OpenQuaran
 
 def open_quarantine_section(found: OpenQuarantine | None) -> str:
     if found is None:
-        return "<p>The quarantine's lifecycle is not published yet (it is after the next build).</p>"
+        return "<p>The quarantine's lifecycle is not published yet (the next build adds it).</p>"
     counts = dict(found.by_status.rows)
     summary = (
         f"<p>{counts['open']:,} open, {counts['resolved']:,} resolved by a later delivery,"

@@ -1,6 +1,6 @@
 {#- One row per decision file an operator wrote (lakehouse quarantine decide), trimmed and
     typed. A value the command would not write (a line number that is not a number, a time
-    that is not one) is NULL here; int_quarantine_decisions__latest uses only complete rows and
+    that is not one) is NULL here; int_quarantine__latest_decisions uses only complete rows and
     the warn-severity tests name the others. -#}
 with
 
@@ -20,6 +20,7 @@ decisions as (
 
 trimmed as (
     select
+        file_name,
         nullif(trim(decision_id), '') as decision_id,
         nullif(trim(run_id), '') as run_id,
         nullif(trim(line_number), '') as line_number_text,
@@ -27,8 +28,7 @@ trimmed as (
         nullif(trim(owner), '') as owner,
         nullif(trim(decided_by), '') as decided_by,
         nullif(trim(decided_at), '') as decided_at_text,
-        nullif(trim(reason), '') as reason,
-        file_name
+        nullif(trim(reason), '') as reason
     from decisions
 ),
 

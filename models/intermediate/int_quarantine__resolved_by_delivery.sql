@@ -17,7 +17,9 @@
     post_hook=["{{ iceberg_optimize(this) }}", "{{ iceberg_vacuum(this) }}"],
 ) }}
 
-{%- set new_runs = new_runs_only(processed_column='resolved_by_run_id', landed_column='landed_at') %}
+{%- set new_runs = new_runs_only(
+    processed_column='resolved_by_run_id', landed_column='landed_at'
+) %}
 
 with
 
