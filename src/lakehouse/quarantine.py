@@ -291,7 +291,8 @@ def decide(args: argparse.Namespace) -> int:
     except Exception as error:
         if not isinstance(error, failures):
             raise
-        print(f"{PROG} decide: failed, nothing recorded: {error}", file=sys.stderr)
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        print(f"{PROG} decide: failed, nothing recorded: {first}", file=sys.stderr)
         return EXIT_FAILED
     if status == "resolved" and args.action != "assign":
         print(
