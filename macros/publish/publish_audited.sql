@@ -39,7 +39,7 @@
 {% endmacro %}
 
 {#- DuckDB (one database file, no time travel): a copy of every mart, all replaced in one
-    transaction: a reader sees the previous copies or the new ones, never a mix. -#}
+    transaction: a reader sees every previous copy or every new one, never a mix. -#}
 {% macro default__publish_audited(pairs) %}
     {%- set statements = ['begin transaction'] -%}
     {%- for audited, published in pairs -%}

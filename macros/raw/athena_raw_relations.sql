@@ -77,6 +77,10 @@
         registration keeps to the tables beside raw/transactions/) -#}
     {%- set acknowledgement_location = raw_root.rstrip('/').rsplit('/', 1)[0] ~ '/'
         ~ acknowledgements_folder() ~ '/' -%}
+    {#- the operators' quarantine decisions (lakehouse quarantine decide): one flat prefix
+        beside raw/, unpartitioned -#}
+    {%- set decision_location = raw_root.rstrip('/').rsplit('/', 1)[0] ~ '/'
+        ~ quarantine_decisions_folder() ~ '/' -%}
     {#- Athena runs Hive DDL (here, and dbt-athena's ALTER TABLE ... ADD COLUMNS) in the
         profile's base schema, which must exist (dbt-athena issue 751); dbt creates only the
         schemas it writes models to. -#}
@@ -163,6 +167,20 @@
         location '{{ acknowledgement_location }}'
     {%- endset -%}
     {%- do statements.append(statement) -%}
+    {#- a header and one row per file, every value text; OpenCSVSerDe's escape is U+0001 as
+        for the CSV files above (a doubled quote inside a quoted value is one quote) -#}
+    {%- set statement -%}
+        create external table if not exists {{ schema }}.quarantine_decision_files (
+        {%- for column in quarantine_decision_columns() %}
+            {{ column }} string{{ ',' if not loop.last }}
+        {%- endfor %}
+        )
+        row format serde 'org.apache.hadoop.hive.serde2.OpenCSVSerde'
+        with serdeproperties ('separatorChar' = ',', 'quoteChar' = '"', 'escapeChar' = '\001')
+        location '{{ decision_location }}'
+        tblproperties ('skip.header.line.count' = '1')
+    {%- endset -%}
+    {%- do statements.append(statement) -%}
     {%- set statement -%}
         create or replace view {{ schema }}.transaction_lines as
         select
@@ -242,6 +260,17 @@
             element_at(split("$path", '/'), -1) as file_name
         from {{ schema }}.alert_acknowledgement_files
         where "$path" like '%.json'
+    {%- endset -%}
+    {%- do statements.append(statement) -%}
+    {%- set statement -%}
+        create or replace view {{ schema }}.quarantine_decisions as
+        select
+        {%- for column in quarantine_decision_columns() %}
+            {{ column }},
+        {%- endfor %}
+            element_at(split("$path", '/'), -1) as file_name
+        from {{ schema }}.quarantine_decision_files
+        where "$path" like '%.csv'
     {%- endset -%}
     {%- do statements.append(statement) -%}
     {{ return(statements) }}

@@ -5,6 +5,9 @@
       landing.alert_acknowledgements one row per acknowledgement file an operator wrote
                                     (lakehouse acknowledge) under acknowledgements/,
                                     a folder beside raw/
+      operations.quarantine_decisions one row per decision file an operator wrote
+                                    (lakehouse quarantine decide) under
+                                    decisions/quarantine/, a folder beside raw/
     The files are read in place each time a model selects from them (base_landing__transaction_lines
     copies each new run's lines once). -#}
 {% macro create_raw_relations() %}
@@ -34,6 +37,23 @@
     table and Trino's Hive reader read only the objects at the table's location). -#}
 {% macro acknowledgements_folder() -%}
     {{ return('acknowledgements') }}
+{%- endmacro %}
+
+{#- The quarantine decisions' folder in the lake; also lakehouse.quarantine's DECISIONS_FOLDER.
+    The files lie directly in it (one flat prefix: Athena's unpartitioned table reads no
+    subfolder of its location and skips names that start with _ or ., and DuckDB's reader is
+    made to skip the same names). -#}
+{% macro quarantine_decisions_folder() -%}
+    {{ return('decisions/quarantine') }}
+{%- endmacro %}
+
+{#- The columns of a decision file, in file order (lakehouse.quarantine's DECISION_COLUMNS):
+    every value is text in the file; staging types them. -#}
+{% macro quarantine_decision_columns() -%}
+    {{ return([
+        'decision_id', 'run_id', 'line_number', 'action', 'owner', 'decided_by', 'decided_at',
+        'reason',
+    ]) }}
 {%- endmacro %}
 
 {#- A build over a lake where nothing has been landed succeeds with nothing to build: it says so

@@ -15,6 +15,10 @@
     {%- set acknowledged = run_query(
         "select count(*) from glob('" ~ acknowledgement_glob ~ "')"
     ).columns[0].values()[0] -%}
+    {%- set decision_glob = lake_root_path() ~ '/' ~ quarantine_decisions_folder() ~ '/*.csv' -%}
+    {%- set decided = run_query(
+        "select count(*) from glob('" ~ decision_glob ~ "')"
+    ).columns[0].values()[0] -%}
     {%- set runs = [] -%}
     {%- if found > 0 -%}
         {%- set runs = run_query(
@@ -42,6 +46,8 @@
     {%- endif %};
     create or replace view {{ schema }}.alert_acknowledgements as
     {{ duckdb__acknowledgements_select(acknowledgement_glob if acknowledged > 0 else none) }};
+    create or replace view {{ schema }}.quarantine_decisions as
+    {{ duckdb__quarantine_decisions_select(decision_glob if decided > 0 else none) }};
     create or replace view {{ schema }}.transaction_lines as
     {% for run in runs -%}
         {%- do validate_landed_run(run) -%}
@@ -122,6 +128,42 @@
                 '{{ name }}': '{{ type }}'{{ ', ' if not loop.last }}
             {%- endfor -%} }
         )
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The quarantine decision files (a header and one row each, every value text), with the
+    file's name; no file: no row. Names that start with _ or . are skipped, as Athena's reader
+    skips them, so a file Athena would not read is not read here either. -#}
+{% macro duckdb__quarantine_decisions_select(decision_glob) -%}
+    {%- set columns = quarantine_decision_columns() -%}
+    {%- if decision_glob is none -%}
+        select
+        {%- for name in columns %}
+            cast(null as varchar) as {{ name }},
+        {%- endfor %}
+            cast(null as varchar) as file_name
+        where false
+    {%- else -%}
+        select
+        {%- for name in columns %}
+            {{ name }},
+        {%- endfor %}
+            parse_filename(filename) as file_name
+        from read_csv(
+            '{{ decision_glob }}',
+            header = true,
+            auto_detect = false,
+            delim = ',',
+            quote = '"',
+            escape = '"',
+            filename = true,
+            strict_mode = false,
+            null_padding = true,
+            columns = { {%- for name in columns -%}
+                '{{ name }}': 'varchar'{{ ', ' if not loop.last }}
+            {%- endfor -%} }
+        )
+        where not regexp_matches(parse_filename(filename), '^[._]')
     {%- endif -%}
 {%- endmacro %}
 

@@ -5,7 +5,8 @@ Usage: lakehouse acknowledge [--lake-root DIR | --s3-uri s3://BUCKET/PREFIX]
            --alert NAME --run-id RUN_ID --by WHO --reason TEXT [--sse ... --kms-key-id K]
 
 The alerts on fct_run_metrics (dbt tests quarantine_rate_at_most, header_matches_contract and
-volume_within_trailing_median; names ``quarantine_rate``, ``schema_drift``, ``volume``) skip
+volume_within_trailing_median; names ``quarantine_rate``, ``schema_drift``, ``volume``), and
+the one on fct_quarantine_open_items (quarantine_open_at_most_days, ``quarantine_open``), skip
 every (alert, run) pair acknowledged here, even with var ``check_all_runs: true``. Each
 acknowledgement is one new JSON object (alert, run_id, acknowledged_by, acknowledged_at in UTC,
 reason) in its own file, directly under the lake's ``acknowledgements/`` folder beside ``raw/``:
@@ -39,9 +40,10 @@ from lakehouse.jsonlog import emit
 from lakehouse.landing import LANDED_AT_FORMAT, MANIFEST_NAME, parse_run_time
 
 PROG = "acknowledge_alert"
-# The alerts' names: the `alert` argument of each alert test on fct_run_metrics
-# (models/marts/_marts__models.yml; test_alerts.py checks the two agree).
-ALERTS = ("quarantine_rate", "schema_drift", "volume")
+# The alerts' names: the `alert` argument of each alert test (fct_run_metrics, and
+# quarantine_open on fct_quarantine_open_items; models/marts/_marts__models.yml; test_alerts.py
+# checks the two agree).
+ALERTS = ("quarantine_rate", "schema_drift", "volume", "quarantine_open")
 # macros/raw/create_raw_relations.sql, acknowledgements_folder()
 ACKNOWLEDGEMENTS_FOLDER = "acknowledgements"
 FILE_TIME_FORMAT = "%Y%m%dT%H%M%S%fZ"

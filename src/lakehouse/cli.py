@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "show": ("lakehouse.show", "print what the last demo build produced"),
     "report": ("lakehouse.report", "write the run report (and the docs page) into a site folder"),
     "acknowledge": ("lakehouse.acknowledge", "acknowledge an alert for a run (append-only)"),
+    "quarantine": ("lakehouse.quarantine", "list open quarantined records; record decisions"),
     "contract": ("lakehouse.contract", "the file contract: Athena DDL, drift check"),
     "preflight": ("lakehouse.preflight", "check the settings `make prod` needs"),
     "lock": ("lakehouse.lock", "run any command holding the warehouse lock"),

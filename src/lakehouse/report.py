@@ -5,7 +5,8 @@ Usage: lakehouse report [--lake-root DIR] [--static-docs FILE] [--site DIR]
 
 Reads the DuckDB warehouse (``DIR/warehouse.duckdb``; DIR: ``$LAKE_ROOT``, else ``./lake``):
 the published marts (``main_published``, as of the last build that passed its tests;
-``lakehouse publish`` writes them), the latest build's ``fct_run_metrics`` (to tell whether it
+``lakehouse publish`` writes them; the quarantine's lifecycle included: open records by age band
+and the oldest few, account ids masked), the latest build's ``fct_run_metrics`` (to tell whether it
 was published), the landed runs, and the lake's alert acknowledgements
 (``DIR/acknowledgements/``, ``lakehouse acknowledge``). Writes ``SITE/report.html``, which
 answers "can I trust these numbers?" first: a status (green, amber or red: STATUS_RULES, the
@@ -499,6 +500,96 @@ def quarantine_samples(con: duckdb.DuckDBPyConnection) -> Table:
     )
 
 
+# The open quarantine (fct_quarantine_lifecycle): open records by age band, the oldest few.
+AGE_BANDS = ((0, 6, "under 7 days"), (7, 29, "7 to 29 days"), (30, 89, "30 to 89 days"))
+OLDEST_OPEN = 5
+LIFECYCLE = f"{PUBLISHED}.fct_quarantine_lifecycle"
+
+
+def age_band(days: int) -> str:
+    for low, high, label in AGE_BANDS:
+        if low <= days <= high:
+            return label
+    return f"{AGE_BANDS[-1][1] + 1} days or more"
+
+
+@dataclass(frozen=True)
+class OpenQuarantine:
+    by_status: Table  # status, records
+    by_age: Table  # age band, open records
+    oldest: Table  # the oldest open records, personal data masked
+
+
+def open_quarantine(con: duckdb.DuckDBPyConnection, now: datetime) -> OpenQuarantine | None:
+    """The published lifecycle's statuses, the open records by age band (whole days since they
+    became open, as of ``now``) and the oldest few; None when it is not published yet."""
+    try:
+        statuses = con.sql(f"select status, count(*) from {LIFECYCLE} group by status").fetchall()
+    except duckdb.CatalogException:
+        return None
+    counted = dict(statuses)
+    order = ("open", "resolved", "waived", "condemned")
+    by_status = Table(["status", "records"], [(s, int(counted.get(s, 0))) for s in order])
+    stamp = now.astimezone(UTC).replace(tzinfo=None)
+    rows = con.sql(
+        "select floor(date_diff('microsecond', lifecycle.status_since, ?::timestamp)"
+        " / 86400000000.0)::bigint as age_days, lifecycle.source_file, lifecycle.ingest_date,"
+        " lifecycle.line_number, lifecycle.transaction_id_raw, lifecycle.validation_error,"
+        " lifecycle.owner, quarantined.account_id_raw"
+        f" from {LIFECYCLE} as lifecycle"
+        f" left join {PUBLISHED}.fct_quarantined_records as quarantined"
+        " on lifecycle.run_id = quarantined.run_id"
+        " and lifecycle.line_number = quarantined.line_number"
+        " where lifecycle.status = 'open'"
+        " order by lifecycle.status_since, lifecycle.run_id, lifecycle.line_number",
+        params=[stamp],
+    ).fetchall()
+    bands: dict[str, int] = {label: 0 for *_, label in AGE_BANDS}
+    bands[age_band(AGE_BANDS[-1][1] + 1)] = 0
+    for row in rows:
+        bands[age_band(max(int(row[0]), 0))] += 1
+    oldest = Table(
+        [
+            "open for (days)",
+            "file (landing date)",
+            "line",
+            "TransactionID",
+            "codes",
+            "owner",
+            "account (masked)",
+        ],
+        [
+            (age, f"{file} ({day})", line, tx or "", codes, owner, mask(account))
+            for age, file, day, line, tx, codes, owner, account in rows[:OLDEST_OPEN]
+        ],
+    )
+    return OpenQuarantine(by_status, Table(["open for", "records"], list(bands.items())), oldest)
+
+
+def open_quarantine_section(found: OpenQuarantine | None) -> str:
+    if found is None:
+        return "<p>The quarantine's lifecycle is not published yet (the next build adds it).</p>"
+    counts = dict(found.by_status.rows)
+    summary = (
+        f"<p>{counts['open']:,} open, {counts['resolved']:,} resolved by a later delivery,"
+        f" {counts['waived']:,} waived and {counts['condemned']:,} condemned.</p>"
+    )
+    if not counts["open"]:
+        return summary + "<p>No quarantined record is open.</p>"
+    return (
+        summary
+        + html_table(
+            "Open quarantined records by age", found.by_age, folded=False, table_id="open-by-age"
+        )
+        + html_table(
+            f"The {len(found.oldest.rows)} oldest open records (masked)",
+            found.oldest,
+            folded=False,
+            table_id="oldest-open",
+        )
+    )
+
+
 def glossary_section() -> str:
     rows = "".join(
         f'<tr id="code-{c.code}"><th scope="row"><code>{escape(c.code)}</code></th>'
@@ -681,6 +772,7 @@ def render(
     )
     files = top_files(con)
     samples = quarantine_samples(con)
+    lifecycle = open_quarantine(con, built)
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -693,7 +785,8 @@ def render(
 <nav aria-label="Site"><a href="{DOCS_PAGE}">Docs site (what each table means)</a>
 <a href="{escape(LINEAGE)}">Lineage</a>
 <a href="#status">Status</a><a href="#balances">Balances</a><a href="#runs">Files received</a>
-<a href="#quarantine">Quarantine</a><a href="#glossary">Codes</a>
+<a href="#quarantine">Quarantine</a><a href="#open-quarantine">Open quarantine</a>
+<a href="#glossary">Codes</a>
 <a href="#acknowledgements">Acknowledged alerts</a></nav>
 <main>
 <h1>Transactions: run report</h1>
@@ -742,10 +835,19 @@ last {KEEP_CHARACTERS} characters are masked. The full records are in
         else "<p>No record has been quarantined.</p>"
     }
 </section>
+<section id="open-quarantine" aria-labelledby="open-quarantine-heading">
+<h2 id="open-quarantine-heading">Open quarantine</h2>
+<p>Every quarantined record is open until a later file delivers an accepted version of its
+TransactionID (resolved), or the data-quality team waives it (the finding accepted as it is) or
+condemns it (it will never be fixed) with <code>lakehouse quarantine decide</code>. Age: whole
+days since the record became open. Account ids are masked as above.</p>
+{open_quarantine_section(lifecycle)}
+</section>
 <section id="glossary" aria-labelledby="glossary-heading">
 <h2 id="glossary-heading">What the quarantine codes mean</h2>
 <p>A quarantined record is not booked: it is kept, untouched, until the sender corrects it in a
-new file. Nothing is edited in the lake.</p>
+new file (or it is waived or condemned; see "Open quarantine"). Nothing is edited in the
+lake.</p>
 {glossary_section()}
 </section>
 <section id="acknowledgements" aria-labelledby="acknowledgements-heading">

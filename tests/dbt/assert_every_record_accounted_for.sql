@@ -4,6 +4,9 @@
         layer's reader gives
       non-blank data lines in the raw file = lines covered by the records classified from it
       records classified = processed + quarantined + exact duplicates
+      quarantined = lifecycle rows (fct_quarantine_lifecycle: one per quarantined record, open,
+        resolved, condemned or waived; a decision or a resolution changes a status, never a
+        count)
     The first count comes from the loader, independently of the warehouse's line reader (which
     could otherwise lose a line without any later count noticing); the lines from the raw layer,
     independently of the parsing in staging; the records from int_transactions__classified and
@@ -67,6 +70,15 @@ quarantined as (
     group by run_id
 ),
 
+lifecycle as (
+    select
+        run_id,
+        count(*) as records
+    from {{ ref('fct_quarantine_lifecycle') }}
+    where {{ in_scope }}
+    group by run_id
+),
+
 final as (
     select
         counted_lines.physical_lines as loader_lines,
@@ -77,11 +89,13 @@ final as (
         coalesce(classified.records, 0) as records,
         coalesce(processed.records, 0) as processed,
         coalesce(quarantined.records, 0) as quarantined,
+        coalesce(lifecycle.records, 0) as lifecycle_records,
         coalesce(classified.duplicates, 0) as duplicates
     from raw_lines
     full outer join classified on raw_lines.run_id = classified.run_id
     left join processed on coalesce(raw_lines.run_id, classified.run_id) = processed.run_id
     left join quarantined on coalesce(raw_lines.run_id, classified.run_id) = quarantined.run_id
+    left join lifecycle on coalesce(raw_lines.run_id, classified.run_id) = lifecycle.run_id
     full outer join counted_lines
         on coalesce(raw_lines.run_id, classified.run_id) = counted_lines.run_id
 )
@@ -91,3 +105,4 @@ where
     loader_lines <> lines_read
     or raw_lines <> classified_lines
     or records <> processed + quarantined + duplicates
+    or lifecycle_records <> quarantined

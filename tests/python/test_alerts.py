@@ -26,6 +26,7 @@ VOLUME_TEST = (
 )
 DRIFT_TEST = "header_matches_contract_fct_run_metrics_schema_drift__source_file"
 RATE_TEST = "quarantine_rate_at_most_fct_run_metrics_quarantine_rate"
+OPEN_TEST = "quarantine_open_at_most_days_fct_quarantine_open_items_quarantine_open"
 ALERTS = (VOLUME_TEST, DRIFT_TEST)
 ERROR = "{alert_severity: error}"
 ALL_RUNS_ERROR = "{alert_severity: error, check_all_runs: true}"
@@ -224,7 +225,7 @@ def test_alerts_judge_the_latest_build_and_acknowledged_runs_stop_firing(
     names = {
         node["test_metadata"]["kwargs"].get("alert")
         for node in nodes
-        if node["resource_type"] == "test" and node["name"] in SCOPED_ALERTS
+        if node["resource_type"] == "test" and node["name"] in (*SCOPED_ALERTS, OPEN_TEST)
     }
     assert names == set(acknowledge_alert.ALERTS)
 

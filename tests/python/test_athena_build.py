@@ -33,7 +33,12 @@ BATCHES = sorted((FIXTURES / "batches").glob("batch_*.csv"))
 HOSTILE = sorted((FIXTURES / "hostile").glob("*.csv"))
 FIRST, SECOND = [*BATCHES[:2], *HOSTILE], BATCHES[2:]
 MARTS = ("fct_transactions", "fct_quarantined_records", "fct_month_end_balances")
-PUBLISHED = (*MARTS, "fct_run_metrics", "fct_month_end_balance_history")
+PUBLISHED = (
+    *MARTS,
+    "fct_run_metrics",
+    "fct_month_end_balance_history",
+    "fct_quarantine_lifecycle",
+)
 BUCKET = "lakehouse"
 ALL_RUNS = "{check_all_runs: true}"
 PUBLISH = ROOT / "scripts" / "publish.py"
@@ -412,3 +417,76 @@ def test_raw_tables_of_an_earlier_release_get_the_new_columns(
         ("transaction_manifest_files", "physical_lines"),
         ("transaction_manifests", "physical_lines"),
     ]
+
+
+def test_quarantine_lifecycle_on_athena(athena: AthenaStandIn, tmp_path: Path) -> None:
+    """The quarantine's lifecycle on the Athena target (Trino): decisions written to S3 by
+    `lakehouse quarantine decide --s3-uri` are read by the raw CSV table (a quoted reason with a
+    comma and doubled quotes included), a correcting file resolves records (incremental merge
+    of fct_quarantine_lifecycle), the open-items view counts whole days and its alert runs,
+    and the lifecycle is published as a view over its Iceberg snapshot."""
+    from test_quarantine_lifecycle import BAD, FIX, write
+
+    schema = "quar"
+    env = athena_env(athena, tmp_path / "aws-home", schema=schema)
+    target = tmp_path / "athena-target"
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    dbt_athena(athena, env, target, "run-operation", "create_raw_relations")
+    land_s3(env, [write(inbox / "orders.csv", BAD)])
+    dbt_athena(athena, env, target, "build", *PRODUCTION_BUILD_FLAGS)
+    _, [[bad_run]] = athena.query(f"select run_id from {schema}_raw.transaction_manifests")
+    reason = 'sender: "as is", fine'
+    for line, action, why in ((5, "waive", reason), (6, "condemn", "test record")):
+        command = [sys.executable, "-m", "lakehouse", "quarantine", "decide"]
+        command += ["--s3-uri", f"s3://{BUCKET}/{schema}/", "--run-id", bad_run]
+        command += ["--line", str(line), "--action", action, "--by", "ops", "--reason", why]
+        decided = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        assert decided.returncode == 0, decided.stderr
+        location = json.loads(decided.stdout)["location"]
+        assert location.startswith(f"s3://{BUCKET}/{schema}/decisions/quarantine/")
+    land_s3(env, [write(inbox / "orders_fixed.csv", FIX)])
+    dbt_athena(athena, env, target, "build", *PRODUCTION_BUILD_FLAGS)
+
+    _, decisions = athena.query(
+        f"select line_number, action, decided_by, reason from {schema}_raw.quarantine_decisions"
+        " order by line_number"
+    )
+    assert decisions == [("5", "waive", "ops", reason), ("6", "condemn", "ops", "test record")]
+    _, [[fixed_run]] = athena.query(
+        f"select run_id from {schema}_raw.transaction_manifests"
+        " where file_name = 'orders_fixed.csv'"
+    )
+    _, lifecycle = athena.query(
+        "select line_number, status, resolved_by_run_id, resolved_by_source_file,"
+        " resolved_by_line_number, decision, decision_reason, owner, decision_count"
+        f" from {schema}_marts.fct_quarantine_lifecycle order by line_number"
+    )
+    assert lifecycle == [
+        (3, "resolved", fixed_run, "orders_fixed.csv", 3, None, None, "data-quality", 0),
+        (4, "resolved", fixed_run, "orders_fixed.csv", 2, None, None, "data-quality", 0),
+        (5, "waived", None, None, None, "waive", reason, "data-quality", 1),
+        (6, "condemned", None, None, None, "condemn", "test record", "data-quality", 1),
+    ]
+    # reopen: open again, in the view (age 0 whole days) and named by the alert
+    command = [sys.executable, "-m", "lakehouse", "quarantine", "decide"]
+    command += ["--s3-uri", f"s3://{BUCKET}/{schema}/", "--run-id", bad_run, "--line", "5"]
+    command += ["--action", "reopen", "--by", "ops", "--reason", "disputed"]
+    reopened = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert reopened.returncode == 0, reopened.stderr
+    built = dbt_athena(
+        athena, env, target, "build", *PRODUCTION_BUILD_FLAGS,
+        "--vars", "{quarantine_max_open_days: 0}",
+    )  # fmt: skip
+    assert f"alert quarantine_open (warn): run {bad_run} (file orders.csv): line_number=5" in (
+        built.stdout
+    )
+    _, open_items = athena.query(
+        f"select line_number, age_days, is_reopened from {schema}_marts.fct_quarantine_open_items"
+    )
+    assert open_items == [(5, 0, True)]
+    published_run = publish_s3(athena, env, target)
+    assert published_run.returncode == 0, published_run.stderr[-3000:]
+    assert sorted(athena_table(athena, f"{schema}_published", "fct_quarantine_lifecycle")[1]) == (
+        sorted(athena_table(athena, f"{schema}_marts", "fct_quarantine_lifecycle")[1])
+    )

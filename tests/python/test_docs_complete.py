@@ -122,6 +122,7 @@ MARTS = {
     "fct_month_end_balance_history",
     "fct_balance_restatements",
     "fct_balance_restatement_lines",
+    "fct_quarantine_lifecycle",
 }
 # columns that carry personal data, wherever a model or source declares them: account ids, and
 # records or lines as received (they hold the account id)
@@ -179,6 +180,8 @@ def test_each_model_declares_its_key(manifest: dict) -> None:
     assert set(keys["fct_quarantined_records"]) == {"run_id", "line_number"}
     assert keys["fct_transactions"] == ["transaction_id"]
     assert keys["fct_month_end_balances"] == ["account_id", "currency", "month"]
+    assert set(keys["fct_quarantine_lifecycle"]) == {"run_id", "line_number"}
+    assert keys["fct_quarantine_open_items"] == ["run_id", "line_number"]
     assert all(keys.values()), [n for n, key in keys.items() if not key]
     uniqueness = {
         (n["attached_node"], tuple(n["test_metadata"]["kwargs"].get("columns") or ()))
@@ -186,7 +189,13 @@ def test_each_model_declares_its_key(manifest: dict) -> None:
         if n["resource_type"] == "test"
         and (n.get("test_metadata") or {}).get("name") == "unique_combination"
     }
-    for name in ("fct_transactions", "fct_month_end_balances", "base_landing__transaction_lines"):
+    for name in (
+        "fct_transactions",
+        "fct_month_end_balances",
+        "base_landing__transaction_lines",
+        "fct_quarantine_lifecycle",
+        "fct_quarantine_open_items",
+    ):
         assert any(
             node.endswith(f".{name}") and set(columns) == set(keys[name])
             for node, columns in uniqueness

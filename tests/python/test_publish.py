@@ -81,6 +81,7 @@ PUBLISHED_MARTS = (
     "fct_quarantined_records",
     "fct_month_end_balances",
     "fct_run_metrics",
+    "fct_quarantine_lifecycle",
 )
 
 
