@@ -22,7 +22,17 @@ WRAPPERS = {  # the scripts pipelines call, and the subcommand each one is
     "publish.py": "publish",
     "generate_transactions.py": "generate",
 }
-REQUIRED = {"land", "publish", "build", "report", "show", "contract", "acknowledge", "preflight"}
+REQUIRED = {
+    "land",
+    "publish",
+    "verify",
+    "build",
+    "report",
+    "show",
+    "contract",
+    "acknowledge",
+    "preflight",
+}
 BATCH = FIXTURES / "batches" / "batch_1.csv"
 
 
