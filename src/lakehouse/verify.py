@@ -2,7 +2,8 @@
 
     lakehouse verify [--lake-root DIR] [--wait SECONDS]          (DuckDB, local)
     lakehouse verify --s3-uri s3://BUCKET/PREFIX                (Athena, production)
-                     [--target-path P] [--dbt PATH]
+    [--target-path P]  dbt's target path: verify's dbt files go to P/verify (default target)
+    [--dbt PATH]       the dbt to run (default: the one beside this Python, else dbt on PATH)
 
 Recomputes, independently of what it checks, everything a chained marker records
 (lakehouse.chain) and compares, run by run in chain order (run_id order, the order publish writes
