@@ -46,34 +46,49 @@
     ]) }}
 {% endmacro %}
 
-{#- A row's canonical text: for each column that is not NULL, '|name=' then the length of its
-    text and ':' then the text (so no value can be read as a piece of another). -#}
+{#- A row's canonical text, from the columns as text (chain_value_texts): for each column that is
+    not NULL, '|name=' then the length of its text and ':' then the text (so no value can be read
+    as a piece of another). -#}
 {% macro chain_row_text(entry) -%}
     {%- for column in entry.columns -%}
-        {%- if column in entry.get('timestamp_columns', []) -%}
-            {%- set value = checksum_timestamp_text(column) | trim -%}
-        {%- else -%}
-            {%- set value = 'cast(' ~ column ~ ' as varchar)' -%}
-        {%- endif %}
-        coalesce('|{{ column }}=' || cast(length({{ value }}) as varchar) || ':' || {{ value }}, '')
-        {%- if not loop.last %} ||{% endif %}
+        {%- if not loop.first %}
+        || {% endif -%}
+        coalesce(
+            '|{{ column }}=' || cast(length({{ column }}) as varchar)
+            || ':' || {{ column }},
+            ''
+        )
     {%- endfor -%}
 {%- endmacro %}
 
-{#- One row per (run, mart): run_id, mart, row_count and checksum (both as text, exact through
-    any client). With `run_ids` (checked run_ids), those runs only, and every one of them in every
-    mart (0 rows: checksum '0'); without, every run that has rows in a mart. -#}
-{% macro chain_checksums(run_ids=none) %}
+{#- The run column (as chain_run_id) and each column of an entry as text (timestamps with six
+    digits of fraction on both engines). -#}
+{% macro chain_value_texts(entry) -%}
+    {%- set timestamps = entry.get('timestamp_columns', []) -%}
+    {{ entry.run_column }} as chain_run_id,
+    {%- for column in entry.columns | reject('in', timestamps) %}
+        cast({{ column }} as varchar) as {{ column }}{{ ',' if not loop.last or timestamps }}
+    {%- endfor %}
+    {%- for column in entry.columns | select('in', timestamps) %}
+        {{ checksum_timestamp_text(column) | trim }} as {{ column }}{{ ',' if not loop.last }}
+    {%- endfor -%}
+{%- endmacro %}
+
+{#- One row per (run, mart): run_id, mart, row_count and rows_checksum (both as text, exact
+    through any client). With `run_ids` (checked run_ids), those runs only, and every one of them
+    in every mart (0 rows: checksum '0'); without, every run that has rows in a mart. The SQL it
+    compiles to on DuckDB is sqlfluff clean (the project's rules). -#}
+{% macro chain_checksums(run_ids=none) -%}
     {%- set marts = chain_checksum_marts() -%}
     {%- set listed = run_ids is not none -%}
     {%- if listed and run_ids | length == 0 -%}
         {{ exceptions.raise_compiler_error('chain_checksums: run_ids is an empty list') }}
-    {%- endif %}
+    {%- endif -%}
 with
 {%- if listed %}
 
 listed_runs as (
-    select run_id
+    select listed.run_id
     from (
         values
         {%- for run_id in run_ids %}
@@ -84,16 +99,31 @@ listed_runs as (
 {%- endif %}
 {%- for entry in marts %}
 
-{{ entry.mart }}_per_run as (
+{{ entry.mart }}_values as (
     select
-        {{ entry.run_column }} as run_id,
-        count(*) as row_count,
-        sum(cast({{ md5_prefix_60(chain_row_text(entry)) }} as decimal(38, 0))) as checksum_sum
+        {{ chain_value_texts(entry) }}
     from {{ source('published', entry.mart) }}
     {%- if listed %}
     where {{ entry.run_column }} in (select listed_runs.run_id from listed_runs)
     {%- endif %}
-    group by {{ entry.run_column }}
+),
+
+{{ entry.mart }}_texts as (
+    select
+        chain_run_id,
+        {{ chain_row_text(entry) }} as row_text
+    from {{ entry.mart }}_values
+),
+
+{{ entry.mart }}_per_run as (
+    select
+        chain_run_id as run_id,
+        count(*) as row_count,
+        sum(
+            cast({{ md5_prefix_60('row_text') }} as decimal(38, 0))
+        ) as checksum_sum
+    from {{ entry.mart }}_texts
+    group by chain_run_id
 ),
 {%- endfor %}
 
@@ -103,7 +133,7 @@ checksums as (
         {{ 'listed_runs' if listed else 'per_run' }}.run_id,
         '{{ entry.mart }}' as mart,
         cast(coalesce(per_run.row_count, 0) as varchar) as row_count,
-        coalesce({{ decimal_as_hex('per_run.checksum_sum') }}, '0') as checksum
+        coalesce({{ decimal_as_hex('per_run.checksum_sum') }}, '0') as rows_checksum
     {%- if listed %}
     from listed_runs
     left join {{ entry.mart }}_per_run as per_run on listed_runs.run_id = per_run.run_id
@@ -116,5 +146,10 @@ checksums as (
     {%- endfor %}
 )
 
-select run_id, mart, row_count, checksum from checksums
-{% endmacro %}
+select
+    run_id,
+    mart,
+    row_count,
+    rows_checksum
+from checksums
+{%- endmacro %}

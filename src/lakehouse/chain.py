@@ -161,7 +161,7 @@ class MartChecksums:
             for row in self._show(f"{{{{ {CHECKSUM_MACRO}({argument}) }}}}"):
                 try:
                     run_id, mart = str(row["run_id"]), str(row["mart"])
-                    entry = {"rows": int(row["row_count"]), "checksum": str(row["checksum"])}
+                    entry = {"rows": int(row["row_count"]), "checksum": str(row["rows_checksum"])}
                 except (KeyError, TypeError, ValueError) as error:
                     raise ChainError(f"the mart checksums: unexpected row {row!r}") from error
                 found.setdefault(run_id, {})[mart] = entry

@@ -266,10 +266,6 @@ class MarkerStore(Protocol):
         """(ingest_date, run_id) of every landed run (its manifest exists)."""
         ...
 
-    def location(self, ingest_date: str, run_id: str) -> str:
-        """Where the run's marker is (a path or an s3:// URI)."""
-        ...
-
 
 def _run_key(ingest_date: str, run_id: str) -> str:
     if not _DATE_RE.fullmatch(ingest_date) or parse_run_time(run_id) is None:
@@ -296,10 +292,16 @@ def _json_object(body: bytes | None) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+def _valid_run(ingest_date: str, run_id: str) -> bool:
+    return bool(_DATE_RE.fullmatch(ingest_date)) and parse_run_time(run_id) is not None
+
+
 def read_markers(store: MarkerStore) -> list[Marker]:
-    """Every marker of the store with its exact bytes, in run_id order."""
+    """Every marker of the store with its exact bytes, in run_id order (a `_SUCCESS` under a
+    folder that names no valid run is no run's marker: left out)."""
     markers = []
-    for ingest_date, run_id in sorted(store.existing(), key=lambda run: run[1]):
+    runs = (run for run in store.existing() if _valid_run(*run))
+    for ingest_date, run_id in sorted(runs, key=lambda run: run[1]):
         body = store.read(ingest_date, run_id)
         if body is not None:
             markers.append(Marker(ingest_date, run_id, body))
@@ -316,9 +318,6 @@ class LocalMarkers:
     def existing(self) -> set[tuple[str, str]]:
         found = (_parse_marker_key(str(p)) for p in self.processed.glob("*/*/_SUCCESS"))
         return {run for run in found if run is not None}
-
-    def location(self, ingest_date: str, run_id: str) -> str:
-        return str(self.processed / _run_key(ingest_date, run_id))
 
     def write(self, ingest_date: str, run_id: str, body: bytes) -> str | None:
         marker = self.processed / _run_key(ingest_date, run_id)
@@ -385,9 +384,6 @@ class S3Markers:
         found = (_parse_marker_key(key) for key in self._keys(self.prefix))
         return {run for run in found if run is not None}
 
-    def location(self, ingest_date: str, run_id: str) -> str:
-        return self.objects.uri(self.prefix + _run_key(ingest_date, run_id))
-
     def write(self, ingest_date: str, run_id: str, body: bytes) -> str | None:
         from lakehouse.landing_s3 import JSON_TYPE, ObjectExists
 
@@ -433,7 +429,7 @@ def latest_chained(store: MarkerStore, runs: set[tuple[str, str]]) -> Marker | N
     """The marker the next one chains after (lakehouse.chain.chain_head), reading the markers
     from the newest down: pre-chain markers, and only they, are passed over."""
     for ingest_date, run_id in sorted(runs, key=lambda run: run[1], reverse=True):
-        body = store.read(ingest_date, run_id)
+        body = store.read(ingest_date, run_id) if _valid_run(ingest_date, run_id) else None
         if body is not None:
             head = chain_head([Marker(ingest_date, run_id, body)])
             if head is not None:
@@ -469,7 +465,7 @@ def write_markers(
         return []
     for run in todo:
         _run_key(str(run["ingest_date"]), str(run["run_id"]))  # refuses an invalid run
-    newest = max((run_id for _, run_id in done), default=None)
+    newest = max((run for date, run in done if _valid_run(date, run)), default=None)
     first = str(todo[0]["run_id"])
     if newest is not None and first < newest:
         raise PublishRefused(

@@ -437,7 +437,7 @@ def test_raw_tables_of_an_earlier_release_get_the_new_columns(
 # non-ASCII text, a separator inside a value, NULLs, negative and zero decimals, microseconds,
 # the floor of business time; each row 40 times over (column k), so that the sum passes 2^60.
 CHECKSUM_PARITY_SQL = """
-{%- set entry = {'columns': ['label', 'amount', 'ts', 'day', 'n', 'k'],
+{%- set entry = {'run_column': 'k', 'columns': ['label', 'amount', 'ts', 'day', 'n', 'k'],
                  'timestamp_columns': ['ts']} -%}
 with
 
@@ -455,8 +455,12 @@ given as (
     ) as copies (k)
 ),
 
+texts as (
+    select {{ chain_value_texts(entry) }} from given
+),
+
 hashed as (
-    select cast({{ md5_prefix_60(chain_row_text(entry)) }} as decimal(38, 0)) as h from given
+    select cast({{ md5_prefix_60(chain_row_text(entry)) }} as decimal(38, 0)) as h from texts
 )
 
 select

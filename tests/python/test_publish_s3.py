@@ -92,7 +92,12 @@ def queue_athena_result(s3: S3StandIn, runs: list[tuple[str, str, str]]) -> None
 def checksum_rows(runs: list[tuple[str, str, str]]) -> list[dict[str, str]]:
     """What `dbt show` of the mart checksums answers (the stand-in's show.json)."""
     return [
-        {"run_id": run_id, "mart": mart, "row_count": str(rows), "checksum": f"{n + 1:x}{rows}"}
+        {
+            "run_id": run_id,
+            "mart": mart,
+            "row_count": str(rows),
+            "rows_checksum": f"{n + 1:x}{rows}",
+        }
         for n, (run_id, _, _) in enumerate(runs)
         for mart, rows in (("fct_transactions", 4 - n), ("fct_quarantined_records", 2))
     ]
@@ -267,7 +272,7 @@ def test_chain_on_s3_and_verify_finds_raw_and_marker_changes(s3: S3StandIn, tmp_
     s3.put(marker_key(runs[0]), first_bytes)
 
     rows = checksum_rows(runs)
-    rows[2]["checksum"] = "ff"  # the published rows of the second run differ
+    rows[2]["rows_checksum"] = "ff"  # the published rows of the second run differ
     (check.parent / "show.json").write_text(json.dumps({"show": rows}))
     broken_at(runs[1][0], "fct_transactions: the marker records 3 rows, checksum 23")
 

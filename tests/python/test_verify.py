@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,8 @@ from pathlib import Path
 import duckdb
 from dbt_harness import Lake
 from test_publish import BATCHES, run_publish
+
+from lakehouse import lock
 
 
 def verify(lake: Lake, *args: str) -> subprocess.CompletedProcess[str]:
@@ -153,6 +156,16 @@ def test_pre_chain_markers_are_counted_not_checked(lake: Lake) -> None:
     new = json.loads(markers(lake)[-1].read_bytes())
     assert new["previous_run_id"] is None and new["previous_marker_sha256"] is None
     assert_ok(verify(lake), "ok: 1 chained marker", "1 pre-chain marker not checked")
+
+    # While a build holds the warehouse, verify refuses in one line (it waits with --wait).
+    held = lock.acquire(lake.root, 0)
+    try:
+        busy = verify(lake)
+    finally:
+        os.close(held)
+    assert busy.returncode == lock.EXIT_BUSY, busy.stdout + busy.stderr
+    [line] = busy.stderr.splitlines()
+    assert "another build is running" in line and busy.stdout == ""
 
 
 def test_verify_refuses_what_it_cannot_check_in_one_line(lake: Lake, tmp_path: Path) -> None:
