@@ -29,7 +29,7 @@ LOCK_FLAGS := --lake-root $(LAKE_ROOT) --wait $(WAREHOUSE_WAIT)
 LOCKED := $(LAKEHOUSE) lock $(LOCK_FLAGS) --
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help install lock demo land build report docs browser trino test test-slow test-athena \
+.PHONY: help install lock demo land build verify report docs browser trino test test-slow test-athena \
   bench bench-athena lint pre-commit pytest lint-secrets lint-workflows lint-dbt \
   clean clean-warehouse prod local-prod-up local-prod-down parity
 
@@ -93,6 +93,12 @@ land: install ## land FILES="a.csv b.csv" into the lake (LAKE_ROOT), one run per
 
 build: install ## dbt build on DuckDB under the warehouse lock, then publish if every test passed
 	$(BUILD_AND_PUBLISH)
+
+# The chain of runs (src/lakehouse/verify.py): every chained _SUCCESS marker, the raw file it
+# vouches for and the run's rows in the published marts, recomputed; exit 1 names the first run
+# that no longer matches. Production: lakehouse verify --s3-uri "$$LAKE_S3_URI".
+verify: install ## check the chain of runs: markers, raw files, published marts (exit 1: tampered)
+	$(LAKEHOUSE) verify --lake-root $(LAKE_ROOT) --wait $(WAREHOUSE_WAIT)
 
 report: install ## the run report site/report.html from the published marts (docs page: make docs)
 	$(LAKEHOUSE) report --lake-root $(LAKE_ROOT) --no-docs --site $(SITE_DIR)

@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "land": ("lakehouse.land", "land CSV files into the lake (local, or S3 with --s3-uri)"),
     "build": ("lakehouse.build", "dbt build of the project under the warehouse lock"),
     "publish": ("lakehouse.publish", "publish the marts of a build whose tests all passed"),
+    "verify": ("lakehouse.verify", "verify the chain of runs: markers, raw files, published marts"),
     "show": ("lakehouse.show", "print what the last demo build produced"),
     "report": ("lakehouse.report", "write the run report (and the docs page) into a site folder"),
     "acknowledge": ("lakehouse.acknowledge", "acknowledge an alert for a run (append-only)"),

@@ -28,19 +28,26 @@ Its dbt files go to `P/publish/`, so `P/run_results.json` stays the build's. The
   $ATHENA_S3_STAGING_DIR. NOT RUN AGAINST ATHENA: the tests replay Athena's result format from
   moto (which does not execute SQL); the query itself is only as tested as the dbt model.
 
-A marker is JSON with the run's metrics (the fct_run_metrics model). Consumers wait for it.
-Logs one JSON line per published run on stdout (lakehouse.jsonlog): event run_published with
-run_id, marker and metrics. Exit 0 published, 1 refused or failed.
+A marker is JSON with the run's metrics (the fct_run_metrics model) and the chain fields
+(lakehouse.chain): the raw file's sha256 (from the run's `_manifest.json`), the previous marker's
+run and the sha256 of its bytes, and the run's rows/checksum in each mart with per-run rows
+(`dbt show` of the macro chain_checksums() over the published relations, files in `P/publish/`).
+Markers are written in run_id order, each chained after the one before; a run older than one that
+has a marker already is refused (nothing written). `lakehouse verify` checks the chain. Consumers
+wait for the marker. Logs one JSON line per published run on stdout (lakehouse.jsonlog): event
+run_published with run_id, marker, marker_sha256 and metrics. Exit 0 published, 1 refused or
+failed.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
 import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -49,9 +56,18 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lakehouse import project_dir
+from lakehouse.chain import (
+    SHA256_RE,
+    ChainError,
+    Marker,
+    MartChecksums,
+    chain_head,
+    marker_body,
+)
+from lakehouse.dbt_runner import DbtFailed, default_dbt, run_dbt
 from lakehouse.jsonlog import emit, jsonable
 from lakehouse.lake_root import EXIT_NO_LAKE, missing_lake_message
-from lakehouse.landing import parse_run_time
+from lakehouse.landing import MANIFEST_NAME, parse_run_time
 from lakehouse.published_copy import write_published_copy
 
 FAILED_STATUSES = {"error", "fail", "runtime error"}
@@ -64,6 +80,8 @@ EXPORT_SQL = (
     " (format parquet, partition_by (month))"
 )
 MARKERS_PREFIX = "processed/transactions/"
+RAW_PREFIX = "raw/transactions/"
+HASH_CHUNK = 1024 * 1024
 _IDENTIFIER_RE = re.compile(r"[a-z_][a-z0-9_]*")
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ATHENA_DONE = {"SUCCEEDED", "FAILED", "CANCELLED"}
@@ -222,12 +240,30 @@ class AthenaMetrics:
 
 # ---------------------------------------------------------------------------------- markers
 class MarkerStore(Protocol):
+    """Where a lake's `_SUCCESS` markers are, and the raw layer they vouch for."""
+
     def existing(self) -> set[tuple[str, str]]:
         """(ingest_date, run_id) of the runs that have a marker."""
         ...
 
     def write(self, ingest_date: str, run_id: str, body: bytes) -> str | None:
         """Create the run's marker (never overwrite); its location, or None if it existed."""
+        ...
+
+    def read(self, ingest_date: str, run_id: str) -> bytes | None:
+        """The exact bytes of the run's marker, None if it has none."""
+        ...
+
+    def manifest(self, ingest_date: str, run_id: str) -> dict[str, Any] | None:
+        """The run's raw `_manifest.json` (the loader's), None if missing or not JSON."""
+        ...
+
+    def raw_sha256(self, ingest_date: str, run_id: str, file_name: str) -> str | None:
+        """The sha256 of the run's raw file as stored now (read in full), None if missing."""
+        ...
+
+    def landed_runs(self) -> set[tuple[str, str]]:
+        """(ingest_date, run_id) of every landed run (its manifest exists)."""
         ...
 
 
@@ -237,14 +273,47 @@ def _run_key(ingest_date: str, run_id: str) -> str:
     return f"ingest_date={ingest_date}/run_id={run_id}/_SUCCESS"
 
 
+def _run_folder(ingest_date: str, run_id: str) -> str:
+    return _run_key(ingest_date, run_id).removesuffix("_SUCCESS")
+
+
 def _parse_marker_key(key: str) -> tuple[str, str] | None:
     match = re.search(r"ingest_date=([^/]+)/run_id=([^/]+)/_SUCCESS$", key)
     return (match.group(1), match.group(2)) if match else None
 
 
+def _json_object(body: bytes | None) -> dict[str, Any] | None:
+    if body is None:
+        return None
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _valid_run(ingest_date: str, run_id: str) -> bool:
+    return bool(_DATE_RE.fullmatch(ingest_date)) and parse_run_time(run_id) is not None
+
+
+def read_markers(store: MarkerStore) -> list[Marker]:
+    """Every marker of the store with its exact bytes, in run_id order (a `_SUCCESS` under a
+    folder that names no valid run is no run's marker: left out)."""
+    markers = []
+    runs = (run for run in store.existing() if _valid_run(*run))
+    for ingest_date, run_id in sorted(runs, key=lambda run: run[1]):
+        body = store.read(ingest_date, run_id)
+        if body is not None:
+            markers.append(Marker(ingest_date, run_id, body))
+    return markers
+
+
 class LocalMarkers:
-    def __init__(self, processed: Path) -> None:
+    """Markers under DIR/processed/transactions/, raw runs under DIR/raw/transactions/."""
+
+    def __init__(self, processed: Path, raw: Path | None = None) -> None:
         self.processed = processed
+        self.raw = raw if raw is not None else processed.parents[1] / "raw" / "transactions"
 
     def existing(self) -> set[tuple[str, str]]:
         found = (_parse_marker_key(str(p)) for p in self.processed.glob("*/*/_SUCCESS"))
@@ -260,9 +329,41 @@ class LocalMarkers:
         os.replace(partial, marker)  # atomic: a reader sees the whole marker or none
         return str(marker)
 
+    def read(self, ingest_date: str, run_id: str) -> bytes | None:
+        try:
+            return (self.processed / _run_key(ingest_date, run_id)).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def manifest(self, ingest_date: str, run_id: str) -> dict[str, Any] | None:
+        path = self.raw / _run_folder(ingest_date, run_id) / MANIFEST_NAME
+        try:
+            return _json_object(path.read_bytes())
+        except FileNotFoundError:
+            return None
+
+    def raw_sha256(self, ingest_date: str, run_id: str, file_name: str) -> str | None:
+        digest = hashlib.sha256()
+        try:
+            with open(self.raw / _run_folder(ingest_date, run_id) / file_name, "rb") as data:
+                while chunk := data.read(HASH_CHUNK):
+                    digest.update(chunk)
+        except (FileNotFoundError, IsADirectoryError):
+            return None
+        return digest.hexdigest()
+
+    def landed_runs(self) -> set[tuple[str, str]]:
+        found = set()
+        for path in self.raw.glob(f"ingest_date=*/run_id=*/{MANIFEST_NAME}"):
+            match = re.search(r"ingest_date=([^/]+)/run_id=([^/]+)/[^/]+$", str(path))
+            if match is not None:
+                found.add((match.group(1), match.group(2)))
+        return found
+
 
 class S3Markers:
-    """Markers under s3://BUCKET/PREFIX/processed/transactions/ (conditional PUTs, SSE)."""
+    """Markers under s3://BUCKET/PREFIX/processed/transactions/ (conditional PUTs, SSE), raw runs
+    under s3://BUCKET/PREFIX/raw/transactions/."""
 
     def __init__(self, uri: str, sse: str = "AES256", kms_key_id: str | None = None) -> None:
         from lakehouse.landing_s3 import S3Objects, S3Options, new_s3_client, parse_s3_uri
@@ -271,16 +372,17 @@ class S3Markers:
         options = S3Options(sse=sse, kms_key_id=kms_key_id)
         self.objects = S3Objects(new_s3_client(), bucket, options)
         self.prefix = f"{prefix}{MARKERS_PREFIX}"
+        self.raw_prefix = f"{prefix}{RAW_PREFIX}"
+
+    def _keys(self, prefix: str) -> Iterator[str]:
+        paginator = self.objects.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.objects.bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                yield str(obj["Key"])
 
     def existing(self) -> set[tuple[str, str]]:
-        paginator = self.objects.client.get_paginator("list_objects_v2")
-        found: set[tuple[str, str]] = set()
-        for page in paginator.paginate(Bucket=self.objects.bucket, Prefix=self.prefix):
-            for obj in page.get("Contents", []):
-                run = _parse_marker_key(str(obj["Key"]))
-                if run is not None:
-                    found.add(run)
-        return found
+        found = (_parse_marker_key(key) for key in self._keys(self.prefix))
+        return {run for run in found if run is not None}
 
     def write(self, ingest_date: str, run_id: str, body: bytes) -> str | None:
         from lakehouse.landing_s3 import JSON_TYPE, ObjectExists
@@ -292,20 +394,107 @@ class S3Markers:
             return None  # published by an earlier (or concurrent) run: never overwritten
         return self.objects.uri(key)
 
+    def read(self, ingest_date: str, run_id: str) -> bytes | None:
+        found = self.objects.get(self.prefix + _run_key(ingest_date, run_id))
+        return None if found is None else found[0]
+
+    def manifest(self, ingest_date: str, run_id: str) -> dict[str, Any] | None:
+        key = self.raw_prefix + _run_folder(ingest_date, run_id) + MANIFEST_NAME
+        found = self.objects.get(key)
+        return None if found is None else _json_object(found[0])
+
+    def raw_sha256(self, ingest_date: str, run_id: str, file_name: str) -> str | None:
+        from botocore.exceptions import ClientError
+
+        key = self.raw_prefix + _run_folder(ingest_date, run_id) + file_name
+        try:
+            response = self.objects.client.get_object(Bucket=self.objects.bucket, Key=key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in {"NoSuchKey", "404", "NotFound"}:
+                return None
+            raise
+        digest = hashlib.sha256()
+        with contextlib.closing(response["Body"]) as body:
+            while chunk := body.read(HASH_CHUNK):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+    def landed_runs(self) -> set[tuple[str, str]]:
+        pattern = re.compile(rf"ingest_date=([^/]+)/run_id=([^/]+)/{re.escape(MANIFEST_NAME)}$")
+        found = (pattern.search(key) for key in self._keys(self.raw_prefix))
+        return {(match.group(1), match.group(2)) for match in found if match is not None}
+
+
+def latest_chained(store: MarkerStore, runs: set[tuple[str, str]]) -> Marker | None:
+    """The marker the next one chains after (lakehouse.chain.chain_head), reading the markers
+    from the newest down: pre-chain markers, and only they, are passed over."""
+    for ingest_date, run_id in sorted(runs, key=lambda run: run[1], reverse=True):
+        body = store.read(ingest_date, run_id) if _valid_run(ingest_date, run_id) else None
+        if body is not None:
+            head = chain_head([Marker(ingest_date, run_id, body)])
+            if head is not None:
+                return head
+    return None
+
+
+def landed_sha256(store: MarkerStore, ingest_date: str, run_id: str) -> str:
+    """The sha256 the loader recorded for the run's raw file (its `_manifest.json`)."""
+    manifest = store.manifest(ingest_date, run_id) or {}
+    sha256 = manifest.get("sha256")
+    if not isinstance(sha256, str) or not SHA256_RE.fullmatch(sha256):
+        raise PublishRefused(
+            f"run {run_id}: its raw _manifest.json is missing or has no sha256: its marker"
+            " cannot record the raw file's (nothing written)"
+        )
+    return sha256
+
 
 # ---------------------------------------------------------------------------------- publish
-def write_markers(metrics: MetricsSource, store: MarkerStore) -> list[dict[str, Any]]:
-    """A `_SUCCESS` marker for every run that has none yet; the published runs' log fields."""
+def write_markers(
+    runs: Sequence[dict[str, Any]], store: MarkerStore, checksums: MartChecksums
+) -> list[dict[str, Any]]:
+    """A chained `_SUCCESS` marker for every run of ``runs`` (fct_run_metrics rows) that has
+    none yet, in run_id order; the published runs' log fields. Everything a marker records is
+    read before the first one is written: a refusal writes nothing."""
     done = store.existing()
+    todo = sorted(
+        (run for run in runs if (str(run["ingest_date"]), str(run["run_id"])) not in done),
+        key=lambda run: str(run["run_id"]),
+    )
+    if not todo:
+        return []
+    for run in todo:
+        _run_key(str(run["ingest_date"]), str(run["run_id"]))  # refuses an invalid run
+    newest = max((run for date, run in done if _valid_run(date, run)), default=None)
+    first = str(todo[0]["run_id"])
+    if newest is not None and first < newest:
+        raise PublishRefused(
+            f"run {first} has no marker but the later run {newest} has one: markers are written,"
+            " and chained, in run_id order (nothing written; lakehouse verify --help)"
+        )
+    raw = {str(run["run_id"]): landed_sha256(store, str(run["ingest_date"]), str(run["run_id"]))
+           for run in todo}  # fmt: skip
+    sums = checksums.compute([str(run["run_id"]) for run in todo])
+    head = latest_chained(store, done)
+    previous = None if head is None else (head.run_id, head.body)
     published = []
-    for run in metrics.run_metrics():
+    for run in todo:
         ingest_date, run_id = str(run["ingest_date"]), str(run["run_id"])
-        if (ingest_date, run_id) in done:
-            continue
-        body = (json.dumps(run, sort_keys=True) + "\n").encode()
+        body = marker_body(run, raw[run_id], previous, sums.get(run_id, {}))
         location = store.write(ingest_date, run_id, body)
-        if location is not None:
-            published.append({"run_id": run_id, "marker": location, "metrics": run})
+        if location is None:  # a concurrent publish wrote it: chain after what is stored
+            stored = store.read(ingest_date, run_id)
+            previous = (run_id, stored) if stored is not None else previous
+            continue
+        previous = (run_id, body)
+        published.append(
+            {
+                "run_id": run_id,
+                "marker": location,
+                "marker_sha256": hashlib.sha256(body).hexdigest(),
+                "metrics": run,
+            }
+        )
     return published
 
 
@@ -328,11 +517,6 @@ def check_build(target_path: Path) -> None:
         raise PublishRefused("the build failed: " + "; ".join(failures))
 
 
-def default_dbt() -> str:
-    beside = Path(sys.executable).parent / "dbt"
-    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
-
-
 def publish_audited(
     dbt: str, target: str | None, target_path: Path, cwd: Path, env: dict[str, str]
 ) -> None:
@@ -340,29 +524,32 @@ def publish_audited(
     Its target path is P/publish (the build's run_results.json stays), starting from the build's
     saved parse (dbt reparses when it does not match, e.g. when only one names --target).
     ``target``: the profile's target, None for its default."""
-    operation_path = target_path / "publish"
-    operation_path.mkdir(parents=True, exist_ok=True)
-    parse = target_path / "partial_parse.msgpack"
-    if parse.is_file():
-        shutil.copyfile(parse, operation_path / parse.name)
-    command = [dbt, "run-operation", PUBLISH_OPERATION, *(["--target", target] if target else [])]
-    command += ["--project-dir", str(PROJECT), "--profiles-dir", str(PROJECT / "profiles")]
-    command += ["--target-path", str(operation_path.resolve())]
-    command += ["--log-path", str((operation_path / "logs").resolve())]
     try:
-        result = subprocess.run(
-            command, cwd=cwd, env=env, capture_output=True, text=True, check=False
+        run_dbt(
+            ["run-operation", PUBLISH_OPERATION],
+            what=PUBLISH_OPERATION,
+            dbt=dbt,
+            target=target,
+            target_path=target_path / "publish",
+            cwd=cwd,
+            env=env,
         )
-    except OSError as error:
-        raise PublishRefused(f"{PUBLISH_OPERATION}: cannot run {dbt}: {error}") from error
-    if result.returncode != 0:
-        lines = [line.strip() for line in (result.stdout + result.stderr).splitlines()]
-        detail = [line for line in lines if line and "Encountered an error" not in line]
-        reason = detail[-1] if detail else "no output"
-        raise PublishRefused(
-            f"{PUBLISH_OPERATION} failed (dbt exit {result.returncode}): {reason}"
-            f" (log: {operation_path / 'logs' / 'dbt.log'})"
-        )
+    except DbtFailed as error:
+        raise PublishRefused(str(error)) from error
+
+
+def local_dbt_env(lake_root: Path) -> tuple[dict[str, str], str | None]:
+    """The environment and profile target under which dbt opens the warehouse of ``lake_root``:
+    LAKE_ROOT as given, and DBT_DUCKDB_PATH only when it names the same file (else the profile
+    would render differently and dbt parse the project anew); target None (the profile's
+    default) unless $DBT_TARGET names another than duckdb."""
+    warehouse = lake_root / "warehouse.duckdb"
+    env = {**os.environ, "LAKE_ROOT": str(lake_root)}
+    other_path = env.get("DBT_DUCKDB_PATH")
+    if other_path and Path(other_path).resolve() != warehouse.resolve():
+        env["DBT_DUCKDB_PATH"] = str(warehouse.resolve())
+    target = None if env.get("DBT_TARGET", "duckdb") == "duckdb" else "duckdb"
+    return env, target
 
 
 def publish(lake_root: Path, target_path: Path, dbt: str | None = None) -> list[dict[str, Any]]:
@@ -375,18 +562,16 @@ def publish(lake_root: Path, target_path: Path, dbt: str | None = None) -> list[
     warehouse = lake_root / "warehouse.duckdb"
     if not warehouse.is_file():
         raise PublishRefused(f"{warehouse}: no warehouse")
-    # dbt must open this warehouse: LAKE_ROOT as given, and DBT_DUCKDB_PATH only when it names
-    # the same file (else the profile would render differently and dbt parse the project anew)
-    env = {**os.environ, "LAKE_ROOT": str(lake_root)}
-    other_path = env.get("DBT_DUCKDB_PATH")
-    if other_path and Path(other_path).resolve() != warehouse.resolve():
-        env["DBT_DUCKDB_PATH"] = str(warehouse.resolve())
-    target = None if env.get("DBT_TARGET", "duckdb") == "duckdb" else "duckdb"
-    publish_audited(dbt or default_dbt(), target, target_path, Path.cwd(), env)
+    env, target = local_dbt_env(lake_root)
+    dbt = dbt or default_dbt()
+    publish_audited(dbt, target, target_path, Path.cwd(), env)
     processed = lake_root / "processed" / "transactions"
     with duckdb.connect(str(warehouse), read_only=True) as con:
         export_parquet(con, processed)
-        published = write_markers(DuckDBMetrics(con), LocalMarkers(processed))
+        runs = DuckDBMetrics(con).run_metrics()
+    # dbt opens the warehouse itself: only once this process has closed it
+    checksums = MartChecksums(dbt, target, target_path / "publish", Path.cwd(), env)
+    published = write_markers(runs, LocalMarkers(processed), checksums)
     write_published_copy(lake_root)  # what show and report read while a build runs
     return published
 
@@ -399,7 +584,9 @@ def publish_s3(
 
     check_build(target_path)
     relation = metrics_relation(target_path / "manifest.json")
-    publish_audited(dbt or default_dbt(), "athena", target_path, PROJECT, dict(os.environ))
+    dbt = dbt or default_dbt()
+    env = dict(os.environ)
+    publish_audited(dbt, "athena", target_path, PROJECT, env)
     work_group = os.environ.get("ATHENA_WORK_GROUP") or "primary"
     metrics = AthenaMetrics(
         boto3.session.Session().client("athena"),
@@ -407,7 +594,8 @@ def publish_s3(
         work_group,
         os.environ.get("ATHENA_S3_STAGING_DIR") or None,
     )
-    return write_markers(metrics, S3Markers(uri, sse, kms_key_id))
+    checksums = MartChecksums(dbt, "athena", target_path / "publish", PROJECT, env)
+    return write_markers(metrics.run_metrics(), S3Markers(uri, sse, kms_key_id), checksums)
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "publish.py") -> int:
@@ -424,7 +612,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "publish.py") -> int:
         parser.error("--sse / --kms-key-id: only with --s3-uri")
     if args.kms_key_id and args.sse != "aws:kms":
         parser.error("--kms-key-id needs --sse aws:kms")
-    failure_types: tuple[type[Exception], ...] = (PublishRefused, OSError, ValueError)
+    failure_types: tuple[type[Exception], ...] = (PublishRefused, ChainError, OSError, ValueError)
     try:
         if args.s3_uri is not None:
             from botocore.exceptions import BotoCoreError, ClientError

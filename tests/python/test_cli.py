@@ -25,6 +25,7 @@ WRAPPERS = {  # the scripts pipelines call, and the subcommand each one is
 REQUIRED = {
     "land",
     "publish",
+    "verify",
     "build",
     "report",
     "show",

@@ -48,6 +48,7 @@ MISSING_LAKE_COMMANDS = {
     "show": ["show"],
     "report": ["report", "--no-docs"],
     "publish": ["publish"],
+    "verify": ["verify"],
 }
 
 

@@ -147,6 +147,9 @@ def test_dbt_reads_raw_and_queries_only_its_workgroup() -> None:
         assert not allows(dbt, action, RAW_FILE)
         assert not allows(dbt, action, MARKER)
     assert allows(dbt, "s3:PutObject", MARKER)
+    # the chain (publish, verify): the markers, the raw manifests and files they vouch for
+    for resource in (MARKER, RAW_MANIFEST, RAW_FILE):
+        assert allows(dbt, "s3:GetObject", resource)
     assert allows(dbt, "s3:DeleteObject", "arn:aws:s3:::${Bucket}/${DataPrefix}t/data/x.parquet")
     athena = [s for s in dbt["Statement"] if any(a.startswith("athena:") for a in s["Action"])]
     for statement in athena:
