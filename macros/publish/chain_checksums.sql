@@ -20,6 +20,8 @@
     older rows) leaves the checksums of older runs as they were. Changing an existing entry's
     columns changes the checksums of every run recorded with them: add an entry instead.
     To add a mart: one more entry (its relation must be in source `published`). -#}
+{#- fct_month_end_balance_history: the versions a run made known; known_until(_run_id) is left
+    out, a later run sets it. -#}
 {% macro chain_checksum_marts() %}
     {%- set optional_columns = transaction_file_columns()
         | rejectattr('required') | map(attribute='column') | list -%}
@@ -43,7 +45,6 @@
             ],
             'timestamp_columns': [],
         },
-        {#- the versions a run made known; known_until(_run_id) is left out: a later run sets it -#}
         {
             'mart': 'fct_month_end_balance_history',
             'run_column': 'known_from_run_id',
