@@ -30,12 +30,13 @@ import json
 import os
 import re
 import sys
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from lakehouse.append_only import AlreadyWritten, LocalFolder, S3Folder
+from lakehouse.append_only import checked_text as one_line_text
 from lakehouse.jsonlog import emit
 from lakehouse.landing import LANDED_AT_FORMAT, MANIFEST_NAME, parse_run_time
 
@@ -50,7 +51,6 @@ FILE_TIME_FORMAT = "%Y%m%dT%H%M%S%fZ"
 MAX_BY = 200
 MAX_REASON = 2000
 _SLUG_RE = re.compile(r"[^A-Za-z0-9_-]+")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 # the loader's run_id (lake_landing.new_run_id); fullmatch: no final line break either
 _RUN_ID_RE = re.compile(r"\d{8}T\d{12}Z_[0-9a-f]{8}")
 
@@ -65,43 +65,27 @@ class Store(Protocol):
     def write_new(self, name: str, body: bytes) -> str: ...
 
 
-class LocalStore:
+class LocalStore(LocalFolder):
     """A lake on the local file system."""
 
     def __init__(self, lake_root: Path) -> None:
+        super().__init__(lake_root / ACKNOWLEDGEMENTS_FOLDER, "acknowledgements")
         self.lake_root = lake_root
-        self.folder = lake_root / ACKNOWLEDGEMENTS_FOLDER
 
     def run_landed(self, run_id: str) -> bool:
         runs = self.lake_root / "raw" / "transactions"
         return any(runs.glob(f"ingest_date=*/run_id={run_id}/{MANIFEST_NAME}"))
 
-    def write_new(self, name: str, body: bytes) -> str:
-        """Write the file whole under a hidden name, then link it to ``name``: a reader sees all
-        of it or nothing, and an existing file is never replaced."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        final = self.folder / name
-        partial = self.folder / f".{name}.{uuid.uuid4().hex}.tmp"
-        partial.write_bytes(body)
-        try:
-            os.link(partial, final)
-        except FileExistsError:
-            raise Refused(
-                f"{final} exists already; acknowledgements are never overwritten"
-            ) from None
-        finally:
-            partial.unlink()
-        return str(final)
 
-
-class S3Store:
+class S3Store(S3Folder):
     """A lake under s3://BUCKET/PREFIX/ (the loader's layout, lakehouse.landing_s3)."""
 
     def __init__(self, uri: str, sse: str, kms_key_id: str | None) -> None:
-        from lakehouse.landing_s3 import S3Objects, S3Options, new_s3_client, parse_s3_uri
+        from lakehouse.landing_s3 import JSON_TYPE
 
-        bucket, self.prefix = parse_s3_uri(uri)
-        self.objects = S3Objects(new_s3_client(), bucket, S3Options(sse=sse, kms_key_id=kms_key_id))
+        super().__init__(
+            uri, ACKNOWLEDGEMENTS_FOLDER, "acknowledgements", JSON_TYPE, sse, kms_key_id
+        )
 
     def run_landed(self, run_id: str) -> bool:
         landed_at = parse_run_time(run_id)
@@ -114,28 +98,9 @@ class S3Store:
         )
         return self.objects.head(key) is not None
 
-    def write_new(self, name: str, body: bytes) -> str:
-        from lakehouse.landing_s3 import JSON_TYPE, ObjectExists
-
-        key = f"{self.prefix}{ACKNOWLEDGEMENTS_FOLDER}/{name}"
-        try:
-            self.objects.put_new(key, body, JSON_TYPE)
-        except ObjectExists:
-            raise Refused(
-                f"{self.objects.uri(key)} exists already; acknowledgements are never overwritten"
-            ) from None
-        return self.objects.uri(key)
-
 
 def checked_text(name: str, value: str, limit: int) -> str:
-    text = value.strip()
-    if not text:
-        raise Refused(f"{name} must not be empty")
-    if _CONTROL_RE.search(text):
-        raise Refused(f"{name} must be one line without control characters")
-    if len(text) > limit:
-        raise Refused(f"{name} is longer than {limit} characters")
-    return text
+    return one_line_text(name, value, limit, Refused)
 
 
 def acknowledgement(alert: str, run_id: str, by: str, reason: str, now: datetime) -> dict[str, str]:
@@ -168,7 +133,10 @@ def acknowledge(
     if not store.run_landed(run_id):
         raise Refused(f"run {run_id} is not a landed run of this lake")
     body = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
-    location = store.write_new(file_name(record, now), body)
+    try:
+        location = store.write_new(file_name(record, now), body)
+    except AlreadyWritten as error:
+        raise Refused(str(error)) from None
     return {**record, "location": location}
 
 

@@ -51,6 +51,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn, Protocol
 
+from lakehouse.append_only import LocalFolder, S3Folder
+from lakehouse.append_only import checked_text as one_line_text
 from lakehouse.jsonlog import emit
 from lakehouse.lake_root import missing_lake_message
 from lakehouse.landing import LANDED_AT_FORMAT, parse_run_time
@@ -76,7 +78,6 @@ STATUSES = ("open", "resolved", "condemned", "waived")
 FILE_TIME_FORMAT = "%Y%m%dT%H%M%S%fZ"
 MAX_NAME = 200
 MAX_REASON = 2000
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _RUN_ID_RE = re.compile(r"\d{8}T\d{12}Z_[0-9a-f]{8}")
 PUBLISHED_LIFECYCLE = "main_published.fct_quarantine_lifecycle"
 # where a local lake's quarantine is read to check a decision's record (and its status): the
@@ -101,59 +102,24 @@ class Store(Protocol):
     def write_new(self, name: str, body: bytes) -> str: ...
 
 
-class LocalStore:
+class LocalStore(LocalFolder):
     """A lake on the local file system."""
 
     def __init__(self, lake_root: Path) -> None:
-        self.folder = lake_root / DECISIONS_FOLDER
-
-    def write_new(self, name: str, body: bytes) -> str:
-        """Write the file whole under a hidden name (which no reader reads), then link it to
-        ``name``: a reader sees all of it or nothing, and no file is ever replaced."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        final = self.folder / name
-        partial = self.folder / f".{name}.{uuid.uuid4().hex}.tmp"
-        partial.write_bytes(body)
-        try:
-            os.link(partial, final)
-        except FileExistsError:
-            raise OSError(f"{final} exists already; decisions are never overwritten") from None
-        finally:
-            partial.unlink()
-        return str(final)
+        super().__init__(lake_root / DECISIONS_FOLDER, "decisions")
 
 
-class S3Store:
+class S3Store(S3Folder):
     """A lake under s3://BUCKET/PREFIX/ (the loader's layout, lakehouse.landing_s3)."""
 
     def __init__(self, uri: str, sse: str, kms_key_id: str | None) -> None:
-        from lakehouse.landing_s3 import S3Objects, S3Options, new_s3_client, parse_s3_uri
+        from lakehouse.landing_s3 import CSV_TYPE
 
-        bucket, self.prefix = parse_s3_uri(uri)
-        self.objects = S3Objects(new_s3_client(), bucket, S3Options(sse=sse, kms_key_id=kms_key_id))
-
-    def write_new(self, name: str, body: bytes) -> str:
-        from lakehouse.landing_s3 import CSV_TYPE, ObjectExists
-
-        key = f"{self.prefix}{DECISIONS_FOLDER}/{name}"
-        try:
-            self.objects.put_new(key, body, CSV_TYPE)
-        except ObjectExists:
-            raise OSError(
-                f"{self.objects.uri(key)} exists already; decisions are never overwritten"
-            ) from None
-        return self.objects.uri(key)
+        super().__init__(uri, DECISIONS_FOLDER, "decisions", CSV_TYPE, sse, kms_key_id)
 
 
 def checked_text(name: str, value: str | None, limit: int) -> str:
-    text = (value or "").strip()
-    if not text:
-        raise Refused(f"{name} must not be empty")
-    if _CONTROL_RE.search(text):
-        raise Refused(f"{name} must be one line without control characters")
-    if len(text) > limit:
-        raise Refused(f"{name} is longer than {limit} characters")
-    return text
+    return one_line_text(name, value, limit, Refused)
 
 
 def default_user() -> str:

@@ -90,9 +90,11 @@ def dbt_athena(
 
 
 def publish_s3(stand_in: AthenaStandIn, env: dict[str, str], target: Path) -> Any:
-    """`make prod`'s last step: publish.py --s3-uri (publish_audited, then the markers)."""
+    """`make prod`'s last step: publish.py --s3-uri (publish_audited, then the markers), for
+    the lake of env's schema (the markers chain its raw files)."""
     stand_in.failures.clear()
-    command = [sys.executable, str(PUBLISH), "--s3-uri", f"s3://{BUCKET}/"]
+    uri = f"s3://{BUCKET}/{lake_prefix(env['ATHENA_SCHEMA'])}"
+    command = [sys.executable, str(PUBLISH), "--s3-uri", uri]
     command += ["--target-path", str(target)]
     return subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
 

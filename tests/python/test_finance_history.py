@@ -9,12 +9,10 @@ files land before and after the month closes (var month_close_days: 5).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pytest
 from dbt_harness import PRODUCTION_BUILD_FLAGS, Lake
@@ -72,19 +70,14 @@ def write_files(directory: Path) -> dict[str, Path]:
 
 
 @pytest.fixture
-def at_moment() -> Iterator[Any]:
-    """Sets the landing clock of both loaders (local and S3) to a moment."""
+def at_moment(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Sets the landing clock of both loaders (local and S3) to a moment, until the test ends."""
 
     def set_moment(moment: datetime) -> None:
         for module in (lake_landing, lake_landing_s3):
-            patcher = mock.patch.object(module, "_landing_moment", lambda _latest: moment)
-            patcher.start()
-            started.append(patcher)
+            monkeypatch.setattr(module, "_landing_moment", lambda _latest: moment)
 
-    started: list[Any] = []
-    yield set_moment
-    for patcher in started:
-        patcher.stop()
+    return set_moment
 
 
 def test_restatements_and_balances_as_known_at_each_run(tmp_path: Path, at_moment: Any) -> None:

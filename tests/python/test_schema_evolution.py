@@ -95,10 +95,11 @@ def declare_downstream(project: Path) -> None:
     replace_once(
         project / "models" / "marts" / "_marts__models.yml",
         # fct_transactions' landed_at
-        "      - name: landed_at\n        description: \"{{ doc('landed_at') }} (the file",
+        "      - name: landed_at\n"
+        "        description: \"{{ doc('landed_at') }} (the file that carried the accepted",
         "      - name: channel\n        description: Channel (contract 1.1).\n"
         "        data_type: varchar\n      - name: landed_at\n"
-        "        description: \"{{ doc('landed_at') }} (the file",
+        "        description: \"{{ doc('landed_at') }} (the file that carried the accepted",
     )
 
 
