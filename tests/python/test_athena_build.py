@@ -76,6 +76,17 @@ def land_s3_args(env: dict[str, str]) -> list[str]:
     return ["--s3-uri", f"s3://{BUCKET}/{lake_prefix(schema)}", "--glue-database", f"{schema}_raw"]
 
 
+def loader_in_process(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+    """Points this process at the stand-in's S3 and Glue (env's AWS_ and RAW_ settings, no other
+    AWS profile), until the test ends: for tests that run the loader in-process, with its
+    landing clock patched."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", *CLEARED_ENV):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        if name.startswith(("AWS_", "RAW_")):
+            monkeypatch.setenv(name, value)
+
+
 def dbt_athena(
     stand_in: AthenaStandIn, env: dict[str, str], target: Path, *args: str, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
@@ -369,11 +380,7 @@ def test_writes_of_more_than_100_partitions(
     env = athena_env(athena, tmp_path / "aws-home", schema="wide")
     target = tmp_path / "athena-target"
     dbt_athena(athena, env, target, "run-operation", "create_raw_relations")
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", *CLEARED_ENV):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in env.items():
-        if name.startswith(("AWS_", "RAW_")):
-            monkeypatch.setenv(name, value)
+    loader_in_process(monkeypatch, env)
     local = Lake(tmp_path / "lake")
     start = datetime(2024, 1, 1, 12, tzinfo=UTC)
     for lake_args in (land_s3_args(env), ["--lake-root", str(local.root)]):

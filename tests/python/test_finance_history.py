@@ -38,12 +38,12 @@ from dbt_harness import PRODUCTION_BUILD_FLAGS, Lake
 from parity import normalized
 from test_athena_build import (
     BUCKET,
-    CLEARED_ENV,
     athena_env,
     athena_table,
     dbt_athena,
     lake_prefix,
     land_s3_args,
+    loader_in_process,
     publish_s3,
 )
 
@@ -446,11 +446,7 @@ def test_same_answers_on_the_athena_target(
     env = athena_env(athena, tmp_path / "aws-home", schema="history")
     target = tmp_path / "athena-target"
     dbt_athena(athena, env, target, "run-operation", "create_raw_relations")
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", *CLEARED_ENV):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in env.items():
-        if name.startswith(("AWS_", "RAW_")):
-            monkeypatch.setenv(name, value)  # the loader runs in this process
+    loader_in_process(monkeypatch, env)
     trino = AthenaEngine(athena, env, target)
     local = DuckDBEngine(Lake(tmp_path / "lake"))
     land_and_build([local, trino], tmp_path / "in", at_moment)

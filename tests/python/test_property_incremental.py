@@ -1,6 +1,7 @@
 """Property: landing random batches in random order with an incremental build after (some of)
-them gives exactly what one `--full-refresh` build of the same landed lake gives, and both equal
-the spec's duplicate rules applied naively in landing order.
+them gives exactly what one `--full-refresh` build of the same landed lake gives (the
+classification, the marts, the balance history's versions and the quarantine's lifecycle), and
+both equal the spec's duplicate rules applied naively in landing order.
 
 The comparison is on the SAME lake (run_ids, landing times and thus "first landed wins" are the
 same); only the audit columns (the build's start time) may differ.
@@ -24,6 +25,8 @@ CORE_TABLES = (
     "main_marts.fct_transactions",
     "main_marts.fct_quarantined_records",
     "main_marts.fct_month_end_balances",
+    "main_marts.fct_month_end_balance_history",
+    "main_marts.fct_quarantine_lifecycle",
 )
 HEADER = "TransactionID,CustomerID,TransactionAmount,Currency,TransactionTimestamp"
 
