@@ -34,16 +34,15 @@ new_accepted as (
     where record_status = 'accepted' and {{ new_runs }}
 ),
 
--- the quarantined records of those TransactionIDs, whichever run they came from
+-- every quarantined record with a TransactionID, whichever run it came from: a small share of
+-- the records, so the join below builds its hash table on them, not on the accepted ones
 quarantined as (
     select
         transaction_id,
         run_id,
         line_number
     from {{ ref('int_transactions__classified') }}
-    where
-        record_status = 'quarantined'
-        and transaction_id in (select new_accepted.transaction_id from new_accepted)
+    where record_status = 'quarantined' and transaction_id is not null
 ),
 
 final as (

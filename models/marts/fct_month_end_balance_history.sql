@@ -63,52 +63,78 @@ changed_account_sums as (
             and run_sums.currency = changed_accounts.currency
 ),
 
--- the months whose versions this build (re)computes
-target_months as (
+-- every month of those accounts: the balances of the months from the first changed one on
+-- need the net amounts of the months before it
+account_months as (
     select distinct
         account_id,
         currency,
-        month_start
+        month_start,
+        first_changed_month
     from changed_account_sums
-    where month_start >= first_changed_month
 ),
 
--- what each run added to a month's balance (its own and every earlier month's transactions)
--- and to the month's count
-run_contributions as (
+-- the first month each run touched, per account
+run_first_months as (
     select
-        target_months.account_id,
-        target_months.currency,
-        target_months.month_start,
-        changed_account_sums.run_id,
-        changed_account_sums.landed_at,
-        sum(changed_account_sums.net_amount) as net_amount,
-        sum(
-            case
-                when changed_account_sums.month_start = target_months.month_start
-                    then changed_account_sums.tx_count
-                else 0
-            end
-        ) as tx_count
-    from target_months
-    inner join changed_account_sums
-        on
-            target_months.account_id = changed_account_sums.account_id
-            and target_months.currency = changed_account_sums.currency
-            and target_months.month_start >= changed_account_sums.month_start
-    group by
-        target_months.account_id,
-        target_months.currency,
-        target_months.month_start,
-        changed_account_sums.run_id,
-        changed_account_sums.landed_at
+        account_id,
+        currency,
+        run_id,
+        landed_at,
+        min(month_start) as first_month
+    from changed_account_sums
+    group by account_id, currency, run_id, landed_at
 ),
 
--- the month's balance and count after each of those runs
-values_after_runs as (
+-- the (month, run) pairs where the run can have changed the month's balance: it touched that
+-- month or an earlier one; with the run's own net amount and count in that month
+month_runs as (
+    select
+        account_months.account_id,
+        account_months.currency,
+        account_months.month_start,
+        account_months.first_changed_month,
+        run_first_months.run_id,
+        run_first_months.landed_at,
+        coalesce(changed_account_sums.net_amount, 0) as net_amount,
+        coalesce(changed_account_sums.tx_count, 0) as tx_count
+    from account_months
+    inner join run_first_months
+        on
+            account_months.account_id = run_first_months.account_id
+            and account_months.currency = run_first_months.currency
+            and account_months.month_start >= run_first_months.first_month
+    left join changed_account_sums
+        on
+            account_months.account_id = changed_account_sums.account_id
+            and account_months.currency = changed_account_sums.currency
+            and account_months.month_start = changed_account_sums.month_start
+            and run_first_months.run_id = changed_account_sums.run_id
+),
+
+-- what each run added to the month's balance: its net amounts of that month and every earlier one
+run_contributions as (
     select
         *,
         sum(net_amount) over (
+            partition by account_id, currency, run_id
+            order by month_start
+            rows between unbounded preceding and current row
+        ) as balance_change
+    from month_runs
+),
+
+-- the month's balance and count after each of those runs, from the first changed month on
+values_after_runs as (
+    select
+        account_id,
+        currency,
+        month_start,
+        run_id,
+        landed_at,
+        balance_change,
+        tx_count,
+        sum(balance_change) over (
             partition by account_id, currency, month_start
             order by run_id
             rows between unbounded preceding and current row
@@ -119,31 +145,15 @@ values_after_runs as (
             rows between unbounded preceding and current row
         ) as month_tx_count
     from run_contributions
+    where month_start >= first_changed_month
 ),
 
-compared as (
-    select
-        *,
-        lag(balance) over (
-            partition by account_id, currency, month_start order by run_id
-        ) as previous_balance,
-        lag(month_tx_count) over (
-            partition by account_id, currency, month_start order by run_id
-        ) as previous_tx_count
-    from values_after_runs
-),
-
--- a version begins when the month gets its first transaction or its values change
+-- a version begins where a run changed a month that has transactions: the run brought
+-- transactions of that month (its first ones among them) or changed its balance
 versions as (
     select *
-    from compared
-    where
-        month_tx_count > 0
-        and (
-            coalesce(previous_tx_count, 0) = 0
-            or balance <> previous_balance
-            or month_tx_count <> previous_tx_count
-        )
+    from values_after_runs
+    where month_tx_count > 0 and (tx_count <> 0 or balance_change <> 0)
 ),
 
 final as (
